@@ -1,0 +1,66 @@
+"""Where notebooks hand results to each other, and the keys that keep those results fresh.
+
+Files in ``artifacts_dir`` (default ``artifacts/`` at the repository root):
+
+==================================  ===========================================================
+``mmae_z{latent_dim}.pt``           checkpoint: weights, model and train configs, loss history,
+                                    the run key, data name and fingerprint (03_train)
+``latents_z{latent_dim}_{split}.npy``  fused latents z of each split, (n_split, latent_dim) (03_train)
+``table2_single_modality.csv``      PCA + K-Means per modality, every k (02_baselines)
+``table3_fusion.csv``               fusion PCA + K-Means, every weight triple and k (02_baselines)
+``table4_mmae.csv``                 K-Means on the MMAE test latents, every k (04_evaluate)
+``fig*.png``                        the figures shown in the book
+==================================  ===========================================================
+
+Every cached result carries a *run key*: a sha256 of the ``mmae`` source code, the data
+fingerprint and the parameters, so a change to any of them can never be served stale.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import mmae
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The repository root (the first folder upwards holding ``_config.yml`` and ``mmae/``), else cwd."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").exists() and (folder / "mmae").is_dir():
+            return folder
+    return here
+
+
+def resolve_dir(artifacts_dir: str | Path) -> Path:
+    """An absolute ``artifacts_dir``; a relative one is taken from the repository root, so that the
+    book (run from ``notebooks/``) and papermill (run from the root) share one folder. Created if needed."""
+    path = Path(artifacts_dir)
+    path = path if path.is_absolute() else project_root() / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def code_version() -> str:
+    """sha256 over the source of every ``mmae`` module (path and content)."""
+    h = hashlib.sha256()
+    for f in sorted(Path(mmae.__file__).parent.rglob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def run_key(data_fingerprint: str, params: dict) -> str:
+    """The key of a cached result: code version + data fingerprint + parameters (JSON, sorted)."""
+    blob = json.dumps({"code": code_version(), "data": data_fingerprint, "params": params},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def checkpoint_path(artifacts_dir: Path, latent_dim: int) -> Path:
+    return Path(artifacts_dir) / f"mmae_z{latent_dim}.pt"
+
+
+def latents_path(artifacts_dir: Path, latent_dim: int, split: str) -> Path:
+    return Path(artifacts_dir) / f"latents_z{latent_dim}_{split}.npy"

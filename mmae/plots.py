@@ -1,0 +1,78 @@
+"""Figures of the book: loss curves, 2-D maps of the latent (paper Figs. 3-5), metric-vs-k curves.
+
+Every function returns the matplotlib Figure and saves it when ``path`` is given.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def _save(fig, path):
+    if path is not None:
+        fig.savefig(Path(path), dpi=130, bbox_inches="tight")
+    return fig
+
+
+def embed_2d(X: np.ndarray, method: str = "tsne", random_state: int = 0, perplexity: float = 30.0,
+             n_neighbors: int = 15) -> np.ndarray:
+    """2-D map of ``X`` (n, d) by t-SNE (scikit-learn, PCA init) or UMAP (umap-learn) -> (n, 2)."""
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        return TSNE(2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
+    if method == "umap":
+        import umap
+
+        return umap.UMAP(n_neighbors=n_neighbors, random_state=random_state, n_jobs=1).fit_transform(X)
+    raise ValueError(f"method must be 'tsne' or 'umap', got {method!r}")
+
+
+def plot_history(history: pd.DataFrame, path=None, title: str = "MMAE reconstruction loss"):
+    """Train (solid) and test (dashed) MSE per modality and in total, per epoch (log scale)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    cols = [c for c in history if c.startswith("loss")]
+    for c, color in zip(cols, sns.color_palette("deep")):
+        ax.plot(history["epoch"], history[c], color=color, label=f"train {c.removeprefix('loss').strip('_') or 'total'}")
+        if f"test_{c}" in history:
+            ax.plot(history["epoch"], history[f"test_{c}"], color=color, ls="--")
+    ax.set(xlabel="epoch", ylabel="MSE (standardised features)", yscale="log", title=title)
+    ax.legend(title="solid: train, dashed: test", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_embedding(E: np.ndarray, labels: np.ndarray, title: str, path=None, legend_title: str | None = None,
+                   point_size: float = 3.0):
+    """Scatter of a 2-D map ``E`` (n, 2) coloured by ``labels`` (legend only for a few labels)."""
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    values = np.unique(labels)
+    palette = sns.color_palette("husl", len(values)) if len(values) > 10 else sns.color_palette("deep")
+    for v, color in zip(values, palette):
+        sel = labels == v
+        ax.scatter(E[sel, 0], E[sel, 1], s=point_size, color=color, label=str(v), alpha=0.7, linewidths=0)
+    if len(values) <= 10:
+        ax.legend(title=legend_title, markerscale=4, fontsize=8)
+    ax.set(title=title, xticks=[], yticks=[])
+    return _save(fig, path)
+
+
+def plot_metric_vs_k(table: pd.DataFrame, metric: str, hue: str, path=None, title: str | None = None):
+    """``metric`` against k, one line per value of column ``hue`` (e.g. modality or method)."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    sns.lineplot(table, x="k", y=metric, hue=hue, marker="o", ax=ax)
+    ax.set(title=title or f"{metric} against k", xticks=sorted(table["k"].unique()))
+    return _save(fig, path)
+
+
+def plot_paper_vs_here(here: pd.DataFrame, paper: pd.DataFrame, metric: str, data_name: str, path=None):
+    """Grouped bars of ``metric`` per method: the paper (LUMA) next to here (``data_name``)."""
+    both = pd.concat([paper.assign(source="paper: LUMA"), here.assign(source=f"here: {data_name}")])
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.barplot(both, x="method", y=metric, hue="source", ax=ax)
+    ax.set(title=f"{metric}: paper vs here", xlabel="")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -1,0 +1,18 @@
+"""Shared tiny inputs: a LUMA-shaped synthetic set shrunk to a few rows and dimensions."""
+import pytest
+
+from mmae.data import Features, standardize
+from mmae.synthetic import make_synthetic
+
+TINY_DIMS = {"image": 6, "audio": 10, "text": 8}
+
+
+@pytest.fixture
+def tiny() -> Features:
+    x, y = make_synthetic(seed=0, n_train_per_class=4, n_test_per_class=2, n_ood=16, dims=TINY_DIMS)
+    return Features(x, y, name="tiny synthetic", synthetic=True)
+
+
+@pytest.fixture
+def tiny_std(tiny) -> Features:
+    return standardize(tiny)
