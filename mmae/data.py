@@ -13,6 +13,7 @@ deterministic, LUMA-shaped synthetic set of :mod:`mmae.synthetic` (never a repro
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,6 +156,10 @@ def load_features(data: str | Path = "synthetic", seed: int = 0,
                   dims: dict[str, int] | None = DEFAULT_DIMS) -> Features:
     """The notebooks' entry point: ``"synthetic"`` (default) or a path to a feature bundle.
 
+    The environment variable ``MMAE_DATA``, when set, replaces the default ``"synthetic"`` (an
+    explicit path still wins): ``MMAE_DATA=/path/to/bundle jupyter-book build book/`` builds the
+    whole book on real features, and every table then names that folder.
+
     Parameters
     ----------
     data : str or Path
@@ -164,6 +169,8 @@ def load_features(data: str | Path = "synthetic", seed: int = 0,
     dims : dict of str to int or None
         Expected dimensions of a bundle (see :func:`load_bundle`).
     """
+    if str(data) == "synthetic" and os.environ.get("MMAE_DATA"):
+        data = os.environ["MMAE_DATA"]
     if str(data) != "synthetic":
         return load_bundle(data, dims)
     from mmae.synthetic import make_synthetic

@@ -22,15 +22,15 @@ TABLE2_K = 42  # Table II gives one k; its image row equals Table III at k = 42
 
 def side_by_side(here: pd.DataFrame, paper: pd.DataFrame, on: str, data_name: str,
                  metrics=_METRICS) -> pd.DataFrame:
-    """Paper and here, metric by metric, for the rows of ``paper`` (keyed by column ``on``).
+    """Paper and here, metric by metric, for every row of ``paper`` (keyed by column ``on``).
 
     The column header names both data sets, e.g. ``("ari", "paper: LUMA")`` and
     ``("ari", "here: synthetic LUMA-shaped (seed 0)")``, so no number is read without its data.
     """
-    missing = set(paper[on]) - set(here[on])
-    if missing:
-        raise ValueError(f"'here' has no rows for {on} = {sorted(missing)}")
-    merged = paper.merge(here[[on, *metrics]], on=on, suffixes=("_paper", "_here"))
+    if on not in here or on not in paper:
+        raise ValueError(f"both tables need the column {on!r}; here has {list(here)}, paper {list(paper)}")
+    # every paper row is kept; a row not computed here (e.g. a smaller k grid) shows NaN
+    merged = paper.merge(here[[on, *metrics]], on=on, how="left", suffixes=("_paper", "_here"))
     columns = {(m, src): merged[f"{m}_{suf}"] for m in metrics
                for src, suf in (("paper: LUMA", "paper"), (f"here: {data_name}", "here"))}
     return pd.DataFrame(columns).set_index(merged[on]).round(3)

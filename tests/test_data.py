@@ -120,3 +120,10 @@ def test_within_class_alignment_detects_instance_pairing():
     t = within_class_alignment(Features(x, {"train": y}, "paired", False), n_components=3)
     assert t.loc[0, "pair"] == "image-text"
     assert t.loc[0, "as paired"] > 0.99 and t.loc[0, "re-paired within class"] < 0.3
+
+
+def test_mmae_data_env_replaces_only_the_default(bundle, monkeypatch):
+    monkeypatch.setenv("MMAE_DATA", str(bundle))
+    assert load_features("synthetic", dims=None).name == str(bundle)
+    other = save_bundle(load_bundle(bundle, dims=None), bundle.parent / "other")
+    assert load_features(other, dims=None).name == str(other)  # an explicit path wins

@@ -16,8 +16,10 @@ def test_side_by_side_names_both_data_sets():
     assert t.index.tolist() == [30, 42, 50]
     assert t[("silhouette", "paper: LUMA")].tolist() == [0.392, 0.418, 0.416]
     assert t[("silhouette", "here: toy")].tolist() == [0.1, 0.2, 0.3]
-    with pytest.raises(ValueError, match=r"'here' has no rows for k = \[50\]"):
-        paper.side_by_side(here[here.k != 50], paper.TABLE3, "k", "toy")
+    partial = paper.side_by_side(here[here.k != 50], paper.TABLE3, "k", "toy")
+    assert partial[("ari", "here: toy")].isna().tolist() == [False, False, True]
+    with pytest.raises(ValueError, match=r"both tables need the column 'k'; here has \['silhouette'"):
+        paper.side_by_side(here.drop(columns="k"), paper.TABLE3, "k", "toy")
 
 
 def write_tables(folder, data="toy"):

@@ -1,0 +1,134 @@
+"""Tests for mmae.synthetic: shapes, determinism, validation and the Table II calibration."""
+
+import numpy as np
+import pytest
+
+from mmae.synthetic import make_synthetic
+
+SPLITS = ("train", "test", "ood")
+MODALITIES = ("image", "audio", "text")
+TINY = dict(n_train_per_class=5, n_test_per_class=2, n_ood=19)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_synthetic(seed=0, **TINY)
+
+
+def test_shapes_dtypes_and_labels(tiny):
+    x, y = tiny
+    assert set(x) == set(y) == set(SPLITS)
+    n = {"train": 42 * 5, "test": 42 * 2, "ood": 19}
+    dims = {"image": 50, "audio": 1024, "text": 768}
+    for split in SPLITS:
+        assert set(x[split]) == set(MODALITIES)
+        assert y[split].dtype == np.int64 and y[split].shape == (n[split],)
+        for m in MODALITIES:
+            assert x[split][m].dtype == np.float32
+            assert x[split][m].shape == (n[split], dims[m])
+            assert np.isfinite(x[split][m]).all()
+    # in-distribution splits: every class 0..41 exactly n_per_class times
+    assert np.array_equal(np.bincount(y["train"], minlength=42), np.full(42, 5))
+    assert np.array_equal(np.bincount(y["test"], minlength=42), np.full(42, 2))
+    # OOD: labels 42..49, 19 rows spread as evenly as possible (3 classes get 3, 5 get 2)
+    counts = np.bincount(y["ood"], minlength=50)[42:]
+    assert y["ood"].min() >= 42 and y["ood"].max() <= 49
+    assert counts.sum() == 19 and counts.max() - counts.min() <= 1
+
+
+def test_default_sizes_match_luma():
+    _, y = make_synthetic(seed=0, n_train_per_class=1, n_test_per_class=1,
+                          dims={"image": 2, "audio": 2, "text": 2})
+    assert len(y["ood"]) == 3859
+    assert np.array_equal(np.bincount(y["ood"])[42:], [483, 483, 483] + [482] * 5)
+
+
+def test_ood_disjoint_from_train(tiny):
+    _, y = tiny
+    assert not set(y["ood"].tolist()) & set(y["train"].tolist())
+    assert set(y["train"].tolist()) == set(range(42))
+
+
+def test_rows_are_shuffled(tiny):
+    _, y = tiny
+    assert not np.all(np.diff(y["train"]) >= 0)
+
+
+def test_same_seed_identical(tiny):
+    x2, y2 = make_synthetic(seed=0, **TINY)
+    x, y = tiny
+    for split in SPLITS:
+        assert np.array_equal(y[split], y2[split])
+        for m in MODALITIES:
+            assert np.array_equal(x[split][m], x2[split][m])
+
+
+def test_different_seed_differs(tiny):
+    x, _ = tiny
+    x2, _ = make_synthetic(seed=1, **TINY)
+    for split in SPLITS:
+        for m in MODALITIES:
+            assert not np.array_equal(x[split][m], x2[split][m])
+
+
+def test_n_ood_does_not_change_train(tiny):
+    x, y = tiny
+    x2, y2 = make_synthetic(seed=0, n_train_per_class=5, n_test_per_class=2, n_ood=40)
+    assert np.array_equal(y["train"], y2["train"])
+    for m in MODALITIES:
+        assert np.array_equal(x["train"][m], x2["train"][m])
+
+
+@pytest.mark.parametrize("dims", [{"image": 7, "audio": 11, "text": 3},
+                                  {"image": 50, "audio": 1, "text": 100}])
+def test_custom_dims(dims):
+    x, _ = make_synthetic(seed=3, dims=dims, **TINY)
+    for split in SPLITS:
+        for m in MODALITIES:
+            assert x[split][m].shape[1] == dims[m]
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"seed": -1}, "seed"),
+    ({"seed": 1.5}, "seed"),
+    ({"n_train_per_class": 0}, "n_train_per_class"),
+    ({"n_train_per_class": 2.0}, "n_train_per_class"),
+    ({"n_test_per_class": -3}, "n_test_per_class"),
+    ({"n_test_per_class": True}, "n_test_per_class"),
+    ({"n_ood": 0}, "n_ood"),
+    ({"n_ood": "10"}, "n_ood"),
+    ({"dims": {"image": 5, "audio": 5}}, "dims"),
+    ({"dims": {"image": 5, "audio": 5, "text": 5, "video": 5}}, "dims"),
+    ({"dims": [5, 5, 5]}, "dims"),
+    ({"dims": {"image": 0, "audio": 5, "text": 5}}, "dims['image']"),
+    ({"dims": {"image": 5, "audio": 5.0, "text": 5}}, "dims['audio']"),
+    ({"dims": {"image": 5, "audio": 5, "text": -1}}, "dims['text']"),
+])
+def test_invalid_arguments(kwargs, name):
+    args = {**TINY, **kwargs}
+    with pytest.raises(ValueError, match="got") as err:
+        make_synthetic(**args)
+    assert str(err.value).startswith(name)
+
+
+def test_calibration_table2_seed0():
+    """Paper Table II protocol: ARI image 0.545 > text 0.091 > audio 0.053 (within 0.10)."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import StandardScaler
+
+    seed = 0
+    x, y = make_synthetic(seed=seed)
+    n_components = {"image": 50, "audio": 256, "text": 256}
+    target = {"image": 0.545, "text": 0.091, "audio": 0.053}
+    ari = {}
+    for m in MODALITIES:
+        scaler = StandardScaler().fit(x["train"][m])
+        pca = PCA(n_components[m], random_state=seed).fit(scaler.transform(x["train"][m]))
+        z = pca.transform(scaler.transform(x["test"][m]))
+        labels = KMeans(n_clusters=42, n_init=10, random_state=0).fit_predict(z)
+        ari[m] = adjusted_rand_score(y["test"], labels)
+    for m in MODALITIES:
+        assert abs(ari[m] - target[m]) <= 0.10, (m, ari)
+    assert ari["image"] > ari["text"] > ari["audio"], ari
