@@ -29,6 +29,7 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     loss_weights: dict[str, float] | None = field(default=None)
+    engine: str = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop)
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -37,6 +38,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+        if self.engine not in ("stacked", "reference"):
+            raise ValueError(f"TrainConfig.engine must be 'stacked' or 'reference', got {self.engine!r}")
         self.hidden = tuple(int(w) for w in self.hidden)
 
 
@@ -75,10 +78,8 @@ def train(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool =
           ) -> tuple[MMAE, pd.DataFrame]:
     """Train an MMAE on ``features.x["train"]`` (standardise the features first).
 
-    The data stay on the device as tensors; each epoch visits them in the order of a
-    ``torch.randperm`` drawn from a CPU generator seeded with ``cfg.seed`` (so the order is the
-    same on every device), in batches of ``cfg.batch_size`` with the last partial batch kept, as
-    a ``DataLoader(shuffle=True)`` would.
+    ``cfg.engine`` picks the implementation: ``"stacked"`` (default, :mod:`mmae.ensemble`, fast)
+    or ``"reference"`` (:func:`train_reference`, the plain loop); both follow the same trajectory.
 
     Returns
     -------
@@ -87,6 +88,42 @@ def train(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool =
     history : pandas.DataFrame
         One row per epoch: train loss (total and per modality, averaged over rows), the same on
         the test split when present (``test_`` prefix), and seconds per epoch.
+    """
+    if cfg.engine == "reference":
+        return train_reference(features, cfg, progress)
+    models, histories = train_seeds(features, cfg, [cfg.seed], progress)
+    return models[0], histories[0]
+
+
+def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True
+                ) -> tuple[list[MMAE], list[pd.DataFrame]]:
+    """Train one MMAE per seed, all together in one vectorised model (:mod:`mmae.ensemble`).
+
+    Model ``s`` is what ``train(features, replace(cfg, seed=seeds[s]))`` gives, up to
+    floating-point reassociation. ``cfg.seed`` is ignored.
+    """
+    from mmae.ensemble import train_stacked
+
+    if len(seeds) < 1:
+        raise ValueError(f"seeds must hold at least one seed, got {seeds!r}")
+    device = pick_device(cfg.device)
+    models = []
+    for seed in seeds:  # the same initialisation as the reference trainer, seed by seed
+        torch.manual_seed(seed)
+        models.append(MMAE(features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion))
+    x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
+    return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg.epochs,
+                         cfg.batch_size, cfg.lr, cfg.loss_weights, x_test, progress)
+
+
+def train_reference(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool = True
+                    ) -> tuple[MMAE, pd.DataFrame]:
+    """The plain PyTorch loop: the readable specification the fast engine is tested against.
+
+    The data stay on the device as tensors; each epoch visits them in the order of a
+    ``torch.randperm`` drawn from a CPU generator seeded with ``cfg.seed`` (so the order is the
+    same on every device), in batches of ``cfg.batch_size`` with the last partial batch kept, as
+    a ``DataLoader(shuffle=True)`` would. Returns what :func:`train` returns.
     """
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
