@@ -58,3 +58,24 @@ def kmeans_grid(X: np.ndarray, y: np.ndarray, ks=K_GRID, n_init: int = N_INIT,
                 random_state: int = 0) -> pd.DataFrame:
     """:func:`cluster_scores` for every k in ``ks``: one row per k."""
     return pd.DataFrame([cluster_scores(X, y, k, n_init, random_state) for k in ks])
+
+
+def knn_agreement(X: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Mean fraction of each point's ``k`` nearest neighbours (Euclidean, itself excluded) that
+    share its label. With modality labels it measures mixing (1 / n_modalities when the
+    modalities are fully mixed, 1 when they are separated); with class labels, class purity.
+
+    Examples
+    --------
+    >>> knn_agreement(np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1]), k=1)
+    1.0
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X, labels = np.asarray(X), np.asarray(labels)
+    if X.ndim != 2 or len(X) != len(labels):
+        raise ValueError(f"X must be (n, d) with n = len(labels) = {len(labels)}, got shape {X.shape}")
+    if not 1 <= k < len(X):
+        raise ValueError(f"k must be in [1, n_samples - 1] = [1, {len(X) - 1}], got {k}")
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)[:, 1:]
+    return float((labels[idx] == labels[:, None]).mean())

@@ -32,6 +32,7 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of training, K-Means and PCA (paper: 42)
 device = "auto"  # "auto" picks cuda, then mps, then cpu
+engine = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop): same trajectory
 ks = [30, 40, 42, 50, 60]  # numbers of K-Means clusters (the paper's grid)
 n_init = 10  # K-Means restarts
 artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
@@ -47,7 +48,7 @@ from mmae.train import TrainConfig, encode, load_or_train
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=seed, device=device)
+                  lr=lr, seed=seed, device=device, engine=engine)
 display(Markdown(mdata.banner(features)))
 model, history = load_or_train(features, cfg, out)
 

@@ -62,4 +62,7 @@ plots.plot_paper_vs_here(here, reported, "ari", features.name, out / "fig6_summa
 # - **The MMAE's gain** (Table IV) must come from class signal already present in the
 #   modalities: LUMA's triplets share only their class, so there is no instance-level
 #   correspondence for reconstruction to align.
+# - **"Modality invariance"** (the paper's Fig. 5) is a claim about each modality's own encoding;
+#   chapter 5 measures it as the share of an encoding's nearest neighbours that have its modality
+#   (1/3 would be fully mixed), instead of reading it off a t-SNE picture.
 # - **Text features**: the paper says [CLS]; LUMA's code mean-pools BERT over tokens.

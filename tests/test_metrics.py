@@ -57,3 +57,18 @@ def test_kmeans_grid_rows():
 def test_cluster_scores_errors(X, k, message):
     with pytest.raises(ValueError, match=message):
         cluster_scores(X, np.zeros(60), k)
+
+
+def test_knn_agreement_by_hand():
+    from mmae.metrics import knn_agreement
+
+    X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    assert knn_agreement(X, np.array([0, 0, 0, 1, 1, 1]), k=2) == 1.0
+    # alternating labels along a line: each point's 2 neighbours hold 0, 1 or 2 of its label
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    # neighbours: 0->{1,2}: 1/2; 1->{0,2}: 0; 2->{1,0}: 1/2; 3->{4,5}: 1/2; 4->{3,5}: 0; 5->{4,3}: 1/2
+    assert knn_agreement(X, labels, k=2) == pytest.approx((0.5 + 0 + 0.5 + 0.5 + 0 + 0.5) / 6)
+    with pytest.raises(ValueError, match=r"k must be in \[1, n_samples - 1\] = \[1, 5\], got 6"):
+        knn_agreement(X, labels, k=6)
+    with pytest.raises(ValueError, match=r"X must be \(n, d\) with n = len\(labels\) = 5, got shape \(6, 1\)"):
+        knn_agreement(X, labels[:5])
