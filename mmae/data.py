@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 MODALITIES = ("image", "audio", "text")
 SPLITS = ("train", "test", "ood")
@@ -199,8 +200,6 @@ def standardize(features: Features) -> Features:
 
 def summary_table(features: Features):
     """One row per split x modality: rows, dim, classes, mean, std (a pandas DataFrame)."""
-    import pandas as pd
-
     rows = [dict(split=s, modality=m, rows=a.shape[0], dim=a.shape[1],
                  classes=len(np.unique(features.y[s])), mean=float(a.mean()), std=float(a.std()))
             for s in features.splits for m, a in features.x[s].items()]
@@ -217,7 +216,7 @@ def banner(features: Features) -> str:
 
 
 def within_class_alignment(features: Features, split: str = "train", n_components: int = 10,
-                           seed: int = 0) -> "pd.DataFrame":
+                           seed: int = 0) -> pd.DataFrame:
     """Is there any correspondence between modalities *beyond the class*?
 
     For each pair of modalities, the largest canonical correlation between the class-centred
@@ -225,8 +224,6 @@ def within_class_alignment(features: Features, split: str = "train", n_component
     of the rows re-paired at random within each class. Equal values mean the triplets share only
     their class, as in LUMA, where triplets are formed by shuffling each modality within a class.
     """
-    import pandas as pd
-
     rng = np.random.default_rng(seed)
     y = features.y[split]
 
