@@ -113,6 +113,11 @@ class StackedMMAE(nn.Module):
         return [model.eval() for model in models]
 
 
+def replica_mse(x_hat: dict[str, Tensor], x: dict[str, Tensor]) -> Tensor:
+    """MSE of every replica and modality, (S, M): the terms of Eq. (3) for each replica."""
+    return torch.stack([(x_hat[m] - x[m]).pow(2).mean((1, 2)) for m in x], 1)
+
+
 @torch.no_grad()
 def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], batch_size: int = 4096) -> Tensor:
     """Eval-mode reconstruction MSE of every replica on a whole split: (S, M), x[m] (n, d_m)."""
@@ -123,7 +128,7 @@ def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], batch_size: int = 4096)
         xb = {m: a[i:i + batch_size].expand(net.S, -1, -1) for m, a in x.items()}  # (S, B, d), no copy
         x_hat = net(xb)[1]
         rows = min(batch_size, n - i)
-        sums = sums + torch.stack([(x_hat[m] - xb[m]).pow(2).mean((1, 2)) for m in xb], 1) * rows
+        sums = sums + replica_mse(x_hat, xb) * rows
     return sums / n
 
 
@@ -154,7 +159,7 @@ def train_stacked(x_train: dict[str, Tensor], models: list[MMAE], seeds: list[in
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
             _, x_hat = net(xb)
-            per = torch.stack([(x_hat[m] - xb[m]).pow(2).mean((1, 2)) for m in xb], 1)  # (S, M) MSE
+            per = replica_mse(x_hat, xb)                                           # (S, M)
             # replicas are independent: summing their losses gives each its own gradient
             (per * w).sum().backward()
             opt.step()
