@@ -9,6 +9,10 @@ Files in ``artifacts_dir`` (default ``artifacts/`` at the repository root):
 ``table2_single_modality.csv``      PCA + K-Means per modality, every k (02_baselines)
 ``table3_fusion.csv``               fusion PCA + K-Means, every weight triple and k (02_baselines)
 ``table4_mmae.csv``                 K-Means on the MMAE test latents, every k (04_evaluate)
+``zoo/{model}_z{latent_dim}.pt``    every seed of one compared model, with its run key (07-14)
+``beyond_{question}.csv``           per-seed tables of chapters 08-12, tagged with the zoo's key
+``scorecard.csv``                   every model x every question, mean ± std (14_scorecard)
+``sweeps/{param}={value}/``         papermill runs of 03_train and ``sweeps.csv`` (13_sweeps)
 ``fig*.png``                        the figures shown in the book
 ==================================  ===========================================================
 

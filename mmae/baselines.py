@@ -63,3 +63,38 @@ def fusion_table(features: Features, weights_grid=FUSION_WEIGHTS, ks=K_GRID, n_c
     return pd.concat(tables, ignore_index=True)[["alpha", "beta", "gamma", "k", "silhouette", "ari",
                                                  "nmi", "accuracy"]]
 
+
+
+class FusionPCA:
+    """The Table III fusion baseline as an encoder of any subset of modalities.
+
+    PCA of the (alpha, beta, gamma)-weighted concatenation, fitted on train; a missing modality is
+    imputed with its train mean (0 for standardised features), so one modality alone lands in the
+    same 50-D space as the full triplet (the baseline for cross-modal retrieval and missing modalities).
+
+    Parameters
+    ----------
+    weights : tuple of float, default (1, 1, 1)
+        One weight per modality, in the order of the ``x`` given to :meth:`fit`.
+    n_components : int, default 50
+    random_state : int, default 0
+    """
+
+    def __init__(self, weights: tuple[float, ...] = (1.0, 1.0, 1.0), n_components: int = FUSION_DIM,
+                 random_state: int = 0):
+        self.weights, self.n_components, self.random_state = tuple(weights), n_components, random_state
+
+    def fit(self, x: dict[str, np.ndarray]) -> "FusionPCA":
+        self.means_ = {m: a.mean(0) for m, a in x.items()}
+        Z = weighted_concat(x, self.weights)
+        self.pca_ = PCA(min(self.n_components, *Z.shape), random_state=self.random_state).fit(Z)
+        return self
+
+    def encode(self, x: dict[str, np.ndarray]) -> np.ndarray:
+        """(n, n_components) from the modalities in ``x``; the others are imputed with their mean."""
+        unknown = set(x) - set(self.means_)
+        if unknown:
+            raise ValueError(f"FusionPCA was fitted on {tuple(self.means_)}, got unknown modalities {sorted(unknown)}")
+        n = len(next(iter(x.values())))
+        full = {m: x[m] if m in x else np.broadcast_to(mu, (n, len(mu))) for m, mu in self.means_.items()}
+        return self.pca_.transform(weighted_concat(full, self.weights))

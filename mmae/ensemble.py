@@ -1,13 +1,14 @@
-"""S independent MMAEs trained together: the project's fast path.
+"""S independent models trained together: the project's fast path.
 
 Every weight of :class:`StackedMMAE` carries a leading replica axis, and layers of equal shape
 are stacked over the modalities too, so one batched matmul (``baddbmm``) and one batch norm run a
 hidden layer of all modalities of all S replicas, and a fused Adam updates 28 stacked tensors
-instead of S x 78 small ones. Measured with ``python -m mmae.bench``. Replica ``s`` is initialised exactly as ``MMAE`` is after
-``torch.manual_seed(seeds[s])`` and sees the data in the order of its own seed, so it follows the
-same trajectory as :func:`mmae.train.train_reference` with that seed, up to floating-point
-reassociation (``tests/test_ensemble.py`` states the tolerance). With one seed this is the
-trainer the notebooks use.
+instead of S x 78 small ones. Measured with ``python -m mmae.bench``. Replica ``s`` is initialised
+exactly as ``MMAE`` is after ``torch.manual_seed(seeds[s])`` and sees the data in the order of its
+own seed, so it follows the same trajectory as :func:`mmae.train.train_reference` with that seed,
+up to floating-point reassociation (``tests/test_ensemble.py`` states the tolerance). With one
+seed this is the trainer the notebooks use. The comparators of :mod:`mmae.comparators` (same
+MLPs, other objectives) are stacked and trained the same way: see :func:`objective`.
 """
 from __future__ import annotations
 
@@ -19,11 +20,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from mmae.comparators import gaussian_kl, info_nce_loss, product_of_experts
 from mmae.model import MMAE
+
+OBJECTIVES = ("mmae", "mvae", "contrastive")
 
 
 class StackedMMAE(nn.Module):
-    """S MMAEs of the same configuration with stacked weights (built from S ``MMAE`` modules).
+    """S models of the same configuration with stacked weights (built from S ``MMAE``, ``MVAE``
+    or ``ContrastiveEncoders`` modules: anything with ``encoders``/``decoders`` of :func:`mlp`).
 
     ``forward`` takes ``x[m]`` of shape (S, B, d_m) and returns z (S, B, latent) and the
     reconstructions (S, B, d_m): replica s computes exactly what ``models[s]`` would.
@@ -32,19 +37,22 @@ class StackedMMAE(nn.Module):
     on a CPU the cost of a step is mostly the number of operations, not their size.
     """
 
-    def __init__(self, models: list[MMAE]):
+    def __init__(self, models: list[nn.Module]):
         super().__init__()
         first = models[0]
-        self.dims, self.latent_dim, self.hidden, self.fusion = first.dims, first.latent_dim, first.hidden, first.fusion
+        self.cls, self.config = type(first), first.config
+        self.dims, self.latent_dim, self.hidden = first.dims, first.latent_dim, first.hidden
+        self.fusion = getattr(first, "fusion", "mean")
         if not self.hidden:
             raise ValueError("the stacked engine needs at least one hidden layer; use engine='reference'")
         self.S, self.M, H = len(models), len(self.dims), len(self.hidden)
         self.p, self._layout = nn.ParameterDict(), []
         enc = [(m, s, model.encoders[m]) for m in self.dims for s, model in enumerate(models)]  # R entries
-        dec = [(m, s, model.decoders[m]) for m in self.dims for s, model in enumerate(models)]
+        dec = [(m, s, model.decoders[m]) for m in first.decoders for s, model in enumerate(models)]
         for m in self.dims:  # first encoder layers differ by input size: one stack per modality
             self._add(f"enc_in_{m}", "encoders", [(m_, s, net, 0) for m_, s, net in enc if m_ == m])
-        for part, nets, name in (("encoders", enc, "enc"), ("decoders", dec, "dec")):
+        parts = (("encoders", enc, "enc"), ("decoders", dec, "dec")) if len(first.decoders) else (("encoders", enc, "enc"),)
+        for part, nets, name in parts:
             if part == "decoders":
                 self._add("dec_in", part, [(m, s, net, 0) for m, s, net in nets])
             for j in range(H):  # Sequential indices: Linear 3j, BatchNorm 3j+1, ReLU 3j+2; last Linear 3H
@@ -52,7 +60,7 @@ class StackedMMAE(nn.Module):
                 if j + 1 < H:
                     self._add(f"{name}_h{j + 1}", part, [(m, s, net, 3 * j + 3) for m, s, net in nets])
         self._add("enc_out", "encoders", [(m, s, net, 3 * H) for m, s, net in enc])
-        for m in self.dims:  # last decoder layers differ by output size
+        for m in self.dims if len(first.decoders) else ():  # last decoder layers differ by output size
             self._add(f"dec_out_{m}", "decoders", [(m_, s, net, 3 * H) for m_, s, net in dec if m_ == m])
 
     def _add(self, name: str, part: str, entries: list) -> None:
@@ -78,26 +86,36 @@ class StackedMMAE(nn.Module):
                             self.p[name + "_g"], self.p[name + "_b"], self.training, 0.1, 1e-5)
         return flat.relu().view(B, R, F_).transpose(0, 1)
 
-    def forward(self, x: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        M, S, H = self.M, self.S, len(self.hidden)
+    def encode_each(self, x: dict[str, Tensor]) -> Tensor:
+        """Every encoder's output, (M, S, B, out), from ``x[m]`` of shape (S, B, d_m)."""
+        H = len(self.hidden)
         h = torch.cat([self._linear(f"enc_in_{m}", x[m]) for m in self.dims])   # (M*S, B, hidden[0])
         for j in range(H):
             h = self._bn_relu(f"enc_bn{j}", h)
             h = self._linear(f"enc_h{j + 1}" if j + 1 < H else "enc_out", h)
-        hs = h.view(M, S, *h.shape[1:])                                          # (M, S, B, latent)
-        z = hs.mean(0) if self.fusion == "mean" else hs.amax(0)
-        h = self._linear("dec_in", z.repeat(M, 1, 1))                            # (M*S, B, hidden[-1])
+        return h.view(self.M, self.S, *h.shape[1:])
+
+    def decode(self, z: Tensor) -> dict[str, Tensor]:
+        """Every decoder applied to z (S, B, latent): reconstructions (S, B, d_m)."""
+        H = len(self.hidden)
+        h = self._linear("dec_in", z.repeat(self.M, 1, 1))                      # (M*S, B, hidden[-1])
         for j in range(H):
             h = self._bn_relu(f"dec_bn{j}", h)
             if j + 1 < H:
                 h = self._linear(f"dec_h{j + 1}", h)
-        h = h.reshape(M, S, *h.shape[1:])
-        return z, {m: self._linear(f"dec_out_{m}", h[i]) for i, m in enumerate(self.dims)}
+        h = h.reshape(self.M, self.S, *h.shape[1:])
+        return {m: self._linear(f"dec_out_{m}", h[i]) for i, m in enumerate(self.dims)}
+
+    def forward(self, x: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """The MMAE: fused z (S, B, latent) and its reconstructions (S, B, d_m)."""
+        hs = self.encode_each(x)                                                 # (M, S, B, latent)
+        z = hs.mean(0) if self.fusion == "mean" else hs.amax(0)
+        return z, self.decode(z)
 
     @torch.no_grad()
-    def unstack(self) -> list[MMAE]:
-        """The S trained replicas as ordinary ``MMAE`` modules (eval mode, on the CPU)."""
-        models = [MMAE(self.dims, self.latent_dim, self.hidden, self.fusion) for _ in range(self.S)]
+    def unstack(self) -> list[nn.Module]:
+        """The S trained replicas as ordinary modules of the source class (eval mode, on the CPU)."""
+        models = [self.cls(**self.config) for _ in range(self.S)]
         for name, part, entries in self._layout:
             for r, (m, s, i) in enumerate(entries):
                 layer = getattr(models[s], part)[m][i]
@@ -118,58 +136,102 @@ def replica_mse(x_hat: dict[str, Tensor], x: dict[str, Tensor]) -> Tensor:
     return torch.stack([(x_hat[m] - x[m]).pow(2).mean((1, 2)) for m in x], 1)
 
 
+def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weights: Tensor | None = None,
+              beta: float = 1.0, temperature: float = 0.1, noise: torch.Generator | None = None
+              ) -> tuple[Tensor, dict[str, Tensor]]:
+    """The loss of every replica (S,) on a batch ``x[m]`` (S, B, d_m), and what to log (each (S,)).
+
+    - ``"mmae"``: Eq. (3), the per-modality MSEs (times ``weights`` (M,), default 1) summed.
+    - ``"mvae"``: the negative ELBO of the joint posterior and of each single modality's
+      (Wu & Goodman 2018), with a unit-variance Gaussian likelihood (half the squared error summed
+      over features) and ``beta`` times the KL; logged MSEs are those of the joint reconstruction.
+    - ``"contrastive"``: :func:`mmae.comparators.info_nce_loss` at ``temperature``.
+    """
+    names = list(x)
+    if model == "contrastive":
+        loss = info_nce_loss(dict(zip(names, F.normalize(net.encode_each(x), dim=-1))), temperature)
+        return loss, {"infonce": loss}
+    w = weights if weights is not None else torch.ones(len(names), device=x[names[0]].device)
+    if model == "mmae":
+        per = replica_mse(net(x)[1], x)                                           # (S, M)
+        return per @ w, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}}
+    if model != "mvae":
+        raise ValueError(f"model must be one of {OBJECTIVES}, got {model!r}")
+    M, S, B = len(names), net.S, x[names[0]].shape[1]
+    subsets = torch.cat([torch.ones(1, M), torch.eye(M)]).bool().to(w.device)     # (K, M): joint, each one
+    mu, logvar = net.encode_each(x).chunk(2, -1)                                  # (M, S, B, L) each
+    mu_k, logvar_k = product_of_experts(mu[:, None], logvar[:, None], subsets.T[:, :, None, None])  # (K, S, B, L)
+    z = mu_k
+    if net.training:
+        eps = torch.randn(mu_k.shape, generator=noise, device="cpu" if noise is None else noise.device)
+        z = mu_k + torch.exp(0.5 * logvar_k) * eps.to(mu_k.device)
+    K = len(subsets)
+    x_hat = net.decode(z.transpose(0, 1).reshape(S, K * B, -1))                   # (S, K*B, d_m)
+    sq = torch.stack([(x_hat[m].view(S, K, B, -1) - x[m][:, None]).pow(2).sum(-1).mean(-1)
+                      for m in names], -1)                                         # (S, K, M)
+    kl = gaussian_kl(mu_k, logvar_k).mean(-1).T                                   # (S, K)
+    loss = (0.5 * sq @ w + beta * kl).sum(1)
+    dims = torch.tensor([x[m].shape[-1] for m in names], device=sq.device)
+    per = sq[:, 0] / dims                                                          # joint MSE (S, M)
+    return loss, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}, "kl": kl[:, 0]}
+
+
 @torch.no_grad()
-def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], batch_size: int = 4096) -> Tensor:
-    """Eval-mode reconstruction MSE of every replica on a whole split: (S, M), x[m] (n, d_m)."""
+def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", batch_size: int = 4096) -> Tensor:
+    """Eval-mode MSE of every replica reconstructing every modality from all of them, on a whole
+    split: (S, M), ``x[m]`` (n, d_m). The MVAE decodes its posterior mean."""
     net.eval()
     n = len(next(iter(x.values())))
     sums = 0
     for i in range(0, n, batch_size):
         xb = {m: a[i:i + batch_size].expand(net.S, -1, -1) for m, a in x.items()}  # (S, B, d), no copy
-        x_hat = net(xb)[1]
-        rows = min(batch_size, n - i)
-        sums = sums + replica_mse(x_hat, xb) * rows
+        logs = objective(net, xb, model)[1]
+        sums = sums + torch.stack([logs[f"loss_{m}"] for m in x], 1) * min(batch_size, n - i)
     return sums / n
 
 
-def train_stacked(x_train: dict[str, Tensor], models: list[MMAE], seeds: list[int], epochs: int,
+def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], epochs: int,
                   batch_size: int, lr: float, loss_weights: dict[str, float] | None = None,
-                  x_test: dict[str, Tensor] | None = None, progress: bool = True
-                  ) -> tuple[list[MMAE], list[pd.DataFrame]]:
-    """Train ``models`` (freshly initialised, one per seed) together; see the module docstring.
+                  x_test: dict[str, Tensor] | None = None, progress: bool = True, model: str = "mmae",
+                  beta: float = 1.0, temperature: float = 0.1) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+    """Train ``models`` (freshly initialised, one per seed) together on ``objective(model)``.
 
     ``x_train[m]``, ``x_test[m]`` are (n, d_m) tensors on the training device. Returns the trained
-    replicas and one history per replica (train and, with ``x_test``, test MSE per epoch).
+    replicas and one history per replica: per epoch what :func:`objective` logs (averaged over
+    rows), the test reconstruction MSEs (``test_`` prefix; not for ``"contrastive"``), seconds.
     """
-    device = x_train[next(iter(x_train))].device
+    if model not in OBJECTIVES:
+        raise ValueError(f"model must be one of {OBJECTIVES}, got {model!r}")
+    device = next(iter(x_train.values())).device
     net = StackedMMAE(models).to(device)
     fused = device.type in ("cpu", "cuda")
     opt = torch.optim.Adam(net.parameters(), lr=lr, fused=fused or None)
     n, S = len(next(iter(x_train.values()))), len(seeds)
     orders = [torch.Generator().manual_seed(s) for s in seeds]  # one data order per replica
+    noise = torch.Generator().manual_seed(seeds[0])              # the MVAE's reparameterisation noise
     w = torch.tensor([(loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
     rows: list[list[dict]] = [[] for _ in seeds]
-    for epoch in tqdm(range(1, epochs + 1), desc=f"epochs ({S} seed{'s' * (S > 1)})", disable=not progress,
-                      mininterval=2):
+    for epoch in tqdm(range(1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
+                      disable=not progress, mininterval=2):
         t0 = time.perf_counter()
         net.train()
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # (S, n)
-        sums = torch.zeros(S, len(x_train), device=device)
+        sums: dict[str, Tensor] = {}
         for i in range(0, n, batch_size):
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
-            _, x_hat = net(xb)
-            per = replica_mse(x_hat, xb)                                           # (S, M)
+            loss, logs = objective(net, xb, model, w, beta, temperature, noise)
             # replicas are independent: summing their losses gives each its own gradient
-            (per * w).sum().backward()
+            loss.sum().backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
-            sums += per.detach() * idx.shape[1]
-        per_epoch = (sums / n).tolist()
-        test = stacked_loss(net, x_test).tolist() if x_test is not None else None
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0) + v.detach() * idx.shape[1]
+        per_epoch = {k: (v / n).tolist() for k, v in sums.items()}
+        test = stacked_loss(net, x_test, model).tolist() if x_test is not None and model != "contrastive" else None
         seconds = time.perf_counter() - t0
         for s in range(S):
-            row = {"epoch": epoch, "loss": sum(per_epoch[s]), **{f"loss_{m}": v for m, v in zip(x_train, per_epoch[s])}}
+            row = {"epoch": epoch, **{k: v[s] for k, v in per_epoch.items()}}
             if test is not None:
                 row |= {"test_loss": sum(test[s]), **{f"test_loss_{m}": v for m, v in zip(x_test, test[s])}}
             rows[s].append(row | {"seconds": seconds})

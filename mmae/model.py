@@ -45,6 +45,11 @@ class MMAE(nn.Module):
         self.encoders = nn.ModuleDict({m: mlp(d, self.hidden, latent_dim) for m, d in dims.items()})
         self.decoders = nn.ModuleDict({m: mlp(latent_dim, self.hidden[::-1], d) for m, d in dims.items()})
 
+    @property
+    def config(self) -> dict:
+        """The constructor's arguments: ``MMAE(**model.config)`` builds the same architecture."""
+        return {"dims": self.dims, "latent_dim": self.latent_dim, "hidden": self.hidden, "fusion": self.fusion}
+
     def encode_each(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per-modality encodings E_m(x_m), each (n, latent_dim), for the modalities in ``x``."""
         return {m: self.encoders[m](x[m]) for m in x}

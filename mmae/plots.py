@@ -76,3 +76,29 @@ def plot_paper_vs_here(here: pd.DataFrame, paper: pd.DataFrame, metric: str, dat
     ax.set(title=f"{metric}: paper vs here", xlabel="")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_seed_bars(table: pd.DataFrame, x: str, hue: str, path=None, title: str = "", ylabel: str = "value"):
+    """Bars of the mean of ``value`` over seeds per ``x`` and ``hue``, error bars one std."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    sns.barplot(table, x=x, y="value", hue=hue, errorbar="sd", ax=ax, err_kws={"linewidth": 1})
+    ax.set(title=title, ylabel=ylabel, xlabel="")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=7, title=None)
+    return _save(fig, path)
+
+
+def plot_seed_lines(table: pd.DataFrame, x: str, hue: str, path=None, title: str = "", ylabel: str = "value",
+                    panel: str | None = None, logx: bool = False):
+    """Mean of ``value`` over seeds against ``x``, one line per ``hue``, band one std; one panel
+    per value of ``panel`` (e.g. the corrupted modality) when given."""
+    panels = list(dict.fromkeys(table[panel])) if panel else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True, squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        sel = table if p is None else table[table[panel] == p]
+        sns.lineplot(sel, x=x, y="value", hue=hue, errorbar="sd", marker="o", ax=ax, legend=ax is axes[0, -1])
+        ax.set(title=f"{panel} = {p}" if p is not None else title, ylabel=ylabel, xscale="log" if logx else "linear")
+    if panel:
+        fig.suptitle(title, y=1.02)
+    axes[0, -1].legend(fontsize=7)
+    return _save(fig, path)

@@ -13,7 +13,17 @@ from tqdm import tqdm
 
 from mmae.artifacts import checkpoint_path, latents_path, resolve_dir, run_key
 from mmae.data import Features
+from mmae.comparators import MVAE, ContrastiveEncoders
 from mmae.model import MMAE, reconstruction_loss
+
+MODELS = {"mmae": MMAE, "mvae": MVAE, "contrastive": ContrastiveEncoders}
+
+
+def build_model(cfg: "TrainConfig", dims: dict[str, int]) -> torch.nn.Module:
+    """A freshly initialised model of ``cfg.model`` (from the global torch seed)."""
+    if cfg.model == "mmae":
+        return MMAE(dims, cfg.latent_dim, cfg.hidden, cfg.fusion)
+    return MODELS[cfg.model](dims, cfg.latent_dim, cfg.hidden)
 
 
 @dataclass
@@ -30,6 +40,9 @@ class TrainConfig:
     device: str = "auto"
     loss_weights: dict[str, float] | None = field(default=None)
     engine: str = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop)
+    model: str = "mmae"  # or a comparator of mmae.comparators: "mvae", "contrastive"
+    beta: float = 1.0  # weight of the MVAE's KL term
+    temperature: float = 0.1  # InfoNCE temperature of the contrastive model
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -40,6 +53,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
         if self.engine not in ("stacked", "reference"):
             raise ValueError(f"TrainConfig.engine must be 'stacked' or 'reference', got {self.engine!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {self.model!r}")
+        if self.engine == "reference" and self.model != "mmae":
+            raise ValueError(f"engine='reference' trains the MMAE only, got model={self.model!r}")
         self.hidden = tuple(int(w) for w in self.hidden)
 
 
@@ -96,11 +113,12 @@ def train(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool =
 
 
 def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True
-                ) -> tuple[list[MMAE], list[pd.DataFrame]]:
-    """Train one MMAE per seed, all together in one vectorised model (:mod:`mmae.ensemble`).
+                ) -> tuple[list[torch.nn.Module], list[pd.DataFrame]]:
+    """Train one model of ``cfg.model`` per seed, all together in one vectorised model
+    (:mod:`mmae.ensemble`).
 
-    Model ``s`` is what ``train(features, replace(cfg, seed=seeds[s]))`` gives, up to
-    floating-point reassociation. ``cfg.seed`` is ignored.
+    For the MMAE, model ``s`` is what ``train(features, replace(cfg, seed=seeds[s]))`` gives, up
+    to floating-point reassociation. ``cfg.seed`` is ignored.
     """
     from mmae.ensemble import train_stacked
 
@@ -110,10 +128,11 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
     models = []
     for seed in seeds:  # the same initialisation as the reference trainer, seed by seed
         torch.manual_seed(seed)
-        models.append(MMAE(features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion))
+        models.append(build_model(cfg, features.dims))
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
     return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg.epochs,
-                         cfg.batch_size, cfg.lr, cfg.loss_weights, x_test, progress)
+                         cfg.batch_size, cfg.lr, cfg.loss_weights, x_test, progress, cfg.model,
+                         cfg.beta, cfg.temperature)
 
 
 def train_reference(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool = True
@@ -174,7 +193,7 @@ def encode(model: MMAE, x: dict[str, np.ndarray], each: bool = False, batch_size
     return torch.cat(chunks).cpu().numpy()
 
 
-def _params(cfg: TrainConfig) -> dict:
+def run_params(cfg: TrainConfig) -> dict:
     """The parameters that define a run (the device type included: results differ by device)."""
     return asdict(cfg) | {"device": pick_device(cfg.device).type}
 
@@ -191,7 +210,7 @@ def save_run(model: MMAE, cfg: TrainConfig, history: pd.DataFrame, features: Fea
                          "hidden": model.hidden, "fusion": model.fusion},
         "train_config": asdict(cfg),
         "history": history.to_dict(orient="list"),
-        "key": run_key(fingerprint, _params(cfg)),
+        "key": run_key(fingerprint, run_params(cfg)),
         "data": {"name": features.name, "fingerprint": fingerprint, "synthetic": features.synthetic},
         "torch_version": str(torch.__version__),
     }, path)
@@ -223,7 +242,7 @@ def load_or_train(features: Features, cfg: TrainConfig, artifacts_dir: str | Pat
     path = checkpoint_path(resolve_dir(artifacts_dir), cfg.latent_dim)
     if path.exists():
         model, ckpt = load_checkpoint(path, cfg.device)
-        if ckpt["key"] == run_key(features.fingerprint(), _params(cfg)):
+        if ckpt["key"] == run_key(features.fingerprint(), run_params(cfg)):
             print(f"Loaded {path.name}: trained by this code on these data with this config.")
             return model, pd.DataFrame(ckpt["history"])
         print(f"{path.name} was trained with other code, data or parameters: training again.")

@@ -34,13 +34,16 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of the initialisation and of the data order (paper: 42)
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 engine = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop): same trajectory
+n_seeds = 1  # > 1 also trains seeds seed+1, ... together and saves each run in artifacts_dir/seed{s}/
 artifacts_dir = "artifacts"  # checkpoint, latents and figures go here (relative to the repository root)
 
 # %%
+from dataclasses import replace
+
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, plots
-from mmae.train import TrainConfig, pick_device, save_run, train
+from mmae.train import TrainConfig, pick_device, save_run, train, train_seeds
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -55,7 +58,13 @@ print(cfg, "| device:", pick_device(device))
 # the tests check that both give the same losses (see the Performance page).
 
 # %%
-model, history = train(features, cfg)
+if n_seeds == 1:
+    model, history = train(features, cfg)
+else:  # every seed in its own folder; the first is also the run of this notebook
+    runs = list(zip(range(seed, seed + n_seeds), *train_seeds(features, cfg, list(range(seed, seed + n_seeds)))))
+    for s, m, h in runs:
+        save_run(m, replace(cfg, seed=s), h, features, out / f"seed{s}")
+    model, history = runs[0][1:]
 path = save_run(model, cfg, history, features, out)
 print(f"wrote {path} and the latents of {features.splits}")
 

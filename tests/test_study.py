@@ -1,0 +1,111 @@
+"""mmae.study: the models compared, the zoo cache and the tables of chapters 07-14."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmae import study
+from mmae.baselines import FusionPCA
+from mmae.train import TrainConfig
+
+CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
+NAMES = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]
+
+
+def test_subsets_in_order():
+    assert study.subsets(("a", "b", "c")) == [("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c"),
+                                              ("a", "b", "c")]
+    assert study.subset_name(("a", "c")) == "a+c"
+
+
+def test_variant_configs():
+    dims = {"image": 50, "audio": 1024, "text": 768}
+    w = study.variant_config("mmae_dimweighted", CFG, dims).loss_weights
+    assert w == pytest.approx({"image": 150 / 1842, "audio": 3072 / 1842, "text": 2304 / 1842})
+    assert sum(w.values()) == pytest.approx(3.0)  # mean weight 1, like the unweighted loss
+    assert study.variant_config("mvae", CFG, dims).model == "mvae"
+    assert study.variant_config("mmae", CFG, dims) == CFG
+    with pytest.raises(ValueError, match="unknown model 'vae'"):
+        study.variant_config("vae", CFG, dims)
+
+
+def test_fusion_pca_imputes_missing_modalities():
+    rng = np.random.default_rng(0)
+    x = {"image": rng.normal(size=(30, 3)), "text": rng.normal(size=(30, 4))}
+    pca = FusionPCA(weights=(1.0, 2.0), n_components=2).fit(x)
+    imputed = {"image": x["image"], "text": np.broadcast_to(x["text"].mean(0), (30, 4))}
+    np.testing.assert_allclose(pca.encode({"image": x["image"]}), pca.encode(imputed))
+    assert pca.encode(x).shape == (30, 2)
+    with pytest.raises(ValueError, match="unknown modalities \\['audio'\\]"):
+        pca.encode({"audio": x["image"]})
+
+
+@pytest.fixture(scope="module")
+def zoo_and_features(tmp_path_factory):
+    from mmae.data import Features, standardize
+    from mmae.synthetic import make_synthetic
+
+    x, y = make_synthetic(seed=0, n_train_per_class=3, n_test_per_class=2, n_ood=24,
+                          dims={"image": 6, "audio": 10, "text": 8})
+    features = standardize(Features(x, y, name="tiny", synthetic=True))
+    folder = tmp_path_factory.mktemp("artifacts")
+    zoo = study.load_or_train_zoo(features, CFG, [0, 1], NAMES, folder, progress=False)
+    return zoo, features, folder
+
+
+def test_zoo_is_cached_and_never_stale(zoo_and_features, capsys):
+    zoo, features, folder = zoo_and_features
+    assert list(zoo.models) == NAMES and all(len(m) == 2 for m in zoo.models.values())
+    again = study.load_or_train_zoo(features, CFG, [0, 1], ["mmae"], folder, progress=False)
+    assert "Loaded mmae_z4.pt" in capsys.readouterr().out
+    np.testing.assert_array_equal(study.embed(again.models["mmae"][1], features.x["test"]),
+                                  study.embed(zoo.models["mmae"][1], features.x["test"]))
+    other = study.load_or_train_zoo(features, dataclasses.replace(CFG, epochs=1), [0, 1], ["mmae"], folder,
+                                    progress=False)
+    assert "Loaded" not in capsys.readouterr().out and len(other.histories["mmae"][0]) == 1
+    assert other.key != zoo.key
+
+
+def test_question_tables(zoo_and_features):
+    zoo, f, folder = zoo_and_features
+    retrieval = study.retrieval_table(zoo, f)
+    assert len(retrieval) == 5 * 2 * 6 * 7  # models x seeds x pairs x (mAP, precision and recall @ 1, 5, 10)
+    subsets = study.subset_table(zoo, f, k=4)
+    assert set(subsets["subset"]) == {"image", "audio", "text", "image+audio", "image+text", "audio+text",
+                                      "image+audio+text"}
+    cross = study.cross_modal_table(zoo, f)
+    assert set(cross["model"]) == {"mmae", "mmae_dimweighted", "mvae"}  # those with a decoder
+    assert len(cross) == 3 * 2 * 4 * 3  # models x seeds x sources (3 single + all) x targets
+    noise = study.noise_table(zoo, f, [0.0, 1.0], k=4)
+    assert len(noise) == 5 * 2 * 3 * 2 * 2
+    tagging = study.tagging_table(zoo, f, n_neighbors=3)
+    assert tagging["value"].between(0, 1).all()
+    ood = study.ood_table(zoo, f)
+    assert set(ood["metric"]) == {"ari", "nmi", "auroc"}
+    tables = {"retrieval": retrieval, "subsets": subsets, "cross_modal": cross, "noise": noise, "tagging": tagging,
+              "ood": ood}
+    for q, t in tables.items():
+        study.save_table(t, folder, q, zoo.key)
+    loaded = {q: study.load_table(folder, q, zoo.key) for q in tables}
+    card = study.scorecard(loaded, f.modalities)
+    assert card.shape == (13, 5) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
+    assert card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
+
+
+def test_load_table_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the chapter that writes it first \\(notebooks/08_retrieval\\)"):
+        study.load_table(tmp_path, "retrieval", "k1")
+    study.save_table(pd.DataFrame({"model": ["mmae"], "value": [1.0]}), tmp_path, "retrieval", "k1")
+    with pytest.raises(ValueError, match="computed from other code, data, models or seeds"):
+        study.load_table(tmp_path, "retrieval", "k2")
+
+
+def test_headline_spread_and_pair_mean():
+    t = pd.DataFrame({"model": ["mmae"] * 4 + ["mvae"] * 4, "seed": [0, 0, 1, 1] * 2, "pair": ["a", "b"] * 4,
+                      "metric": "map", "value": [0.1, 0.3, 0.3, 0.5, 1.0, 1.0, 1.0, 1.0]})
+    h = study.headline(t, "map")
+    assert h["value"].tolist() == pytest.approx([0.2, 0.4, 1.0, 1.0])
+    assert study.headline(t, "map", pair="a")["value"].tolist() == pytest.approx([0.1, 0.3, 1.0, 1.0])
+    s = study.spread(study.pair_mean(t, ["pair"]), [])
+    assert s.loc["MMAE", "map"] == "0.300 ± 0.141" and s.loc["MVAE (PoE)", "map"] == "1.000 ± 0.000"
