@@ -72,7 +72,7 @@ def test_notebook_runs(name, artifacts, small_bundle, tmp_path):
         assert len(card) == 13 and card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
         assert all("±" in v for v in card["MMAE"])  # two seeds: a spread everywhere
     if name == "13_sweeps":
-        sweep = pd.read_csv(artifacts / "sweeps.csv")
+        sweep = pd.read_csv(artifacts / "sweeps.csv", dtype={"setting": str})
         assert sweep.groupby(["parameter", "setting"]).seed.nunique().to_dict() == {
             ("epochs", "1"): 2, ("latent_dim", "128"): 2, ("latent_dim", "8"): 2}
         assert len(list((artifacts / "sweeps").glob("*/run.key"))) == 2  # epochs=1 is latent_dim=128: run once
