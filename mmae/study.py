@@ -336,7 +336,8 @@ def weighting_effect(final: pd.DataFrame, base: str = "mmae", other: str = "mmae
 def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder: str | Path,
               fingerprint: str) -> pd.DataFrame:
     """Execute the training ``notebook`` with papermill once per (parameter, value) of ``grid``,
-    on top of ``params``, each run in its own folder under ``folder``. A run already done by this
+    on top of ``params`` (which holds a base value of every swept parameter), each run in its own
+    folder under ``folder``; equal parameter sets run once. A run already done by this
     code on these data (``fingerprint``) with the same parameters is not repeated.
 
     Returns one row per run: parameter, value, folder, and whether it was executed now.
@@ -345,6 +346,9 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
 
     from mmae.artifacts import project_root
 
+    missing = [name for name in grid if name not in params]
+    if missing:  # without a base value, "latent_dim=128" and "epochs=2" could not be seen as one run
+        raise ValueError(f"params must hold a base value for every swept parameter; missing {missing}")
     rows, done = [], {}
     for name, values in grid.items():
         for value in values:

@@ -32,6 +32,7 @@
 data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 sweep_grid = {"latent_dim": [16, 32, 64, 128, 256], "epochs": [1, 2, 5]}  # parameter -> values swept
+latent_dim = 128  # latent size of every run, unless swept (paper: 128)
 epochs = 2  # training epochs of every run, unless swept (paper: 100)
 n_seeds = 5  # seeds per run, trained together: seed, seed + 1, ...
 seed = 0  # first seed
@@ -54,7 +55,7 @@ notebook = artifacts.project_root() / "notebooks" / "03_train.ipynb"
 # The papermill runs (skipped when already done with these parameters by this code).
 
 # %%
-base = {"data": data, "data_seed": data_seed, "epochs": epochs, "n_seeds": n_seeds, "seed": seed, "device": device}
+base = {"data": data, "data_seed": data_seed, "latent_dim": latent_dim, "epochs": epochs, "n_seeds": n_seeds, "seed": seed, "device": device}
 runs = study.run_sweep(notebook, sweep_grid, base, out / "sweeps", features.fingerprint())
 runs.drop(columns="folder")
 

@@ -109,3 +109,8 @@ def test_headline_spread_and_pair_mean():
     assert study.headline(t, "map", pair="a")["value"].tolist() == pytest.approx([0.1, 0.3, 1.0, 1.0])
     s = study.spread(study.pair_mean(t, ["pair"]), [])
     assert s.loc["MMAE", "map"] == "0.300 ± 0.141" and s.loc["MVAE (PoE)", "map"] == "1.000 ± 0.000"
+
+
+def test_run_sweep_needs_base_values(tmp_path):
+    with pytest.raises(ValueError, match="missing \\['latent_dim'\\]"):
+        study.run_sweep("03_train.ipynb", {"latent_dim": [8]}, {"epochs": 1}, tmp_path, "fp")
