@@ -21,7 +21,6 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from mmae.comparators import gaussian_kl, info_nce_loss, product_of_experts
-from mmae.model import MMAE
 
 OBJECTIVES = ("mmae", "mvae", "contrastive")
 

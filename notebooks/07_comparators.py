@@ -60,7 +60,6 @@ device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-import numpy as np
 from IPython.display import Markdown, display
 
 from mmae import data as mdata, plots, study

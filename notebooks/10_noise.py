@@ -41,7 +41,6 @@ sigmas = [0.0, 0.5, 1.0, 2.0]  # noise standard deviations, in feature standard 
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-import numpy as np
 from IPython.display import Markdown, display
 
 from mmae import data as mdata, plots, study

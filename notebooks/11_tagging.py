@@ -41,7 +41,6 @@ n_neighbors = 10  # labelled neighbours that vote
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-import numpy as np
 from IPython.display import Markdown, display
 
 from mmae import data as mdata, plots, study

@@ -39,7 +39,6 @@ n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-import numpy as np
 from IPython.display import Markdown, display
 
 from mmae import data as mdata, plots, study

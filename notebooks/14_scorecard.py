@@ -37,10 +37,9 @@ k = 42  # unused here; kept so every chapter takes the same parameters
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-import numpy as np
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, plots, study
+from mmae import data as mdata, study
 from mmae.train import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
