@@ -13,6 +13,7 @@ deterministic, LUMA-shaped synthetic set of :mod:`mmae.synthetic` (never a repro
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,40 @@ class Features:
         return h.hexdigest()
 
 
+def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
+    """sha256 hex digest of a file, read in blocks of ``block`` bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(block), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_manifest(path: str | Path) -> dict | None:
+    """Check every file a bundle's ``manifest.json`` lists against its sha256; None if no manifest.
+
+    Raises
+    ------
+    FileNotFoundError
+        A listed file is missing.
+    ValueError
+        A file's sha256 differs: the message names the file, the expected and the actual hash.
+    """
+    manifest_file = Path(path) / "manifest.json"
+    if not manifest_file.exists():
+        return None
+    manifest = json.loads(manifest_file.read_text())
+    for name, entry in manifest.get("files", {}).items():
+        f = Path(path) / name
+        if not f.exists():
+            raise FileNotFoundError(f"{f} is listed in {manifest_file} but missing")
+        actual = sha256_file(f)
+        if actual != entry["sha256"]:
+            raise ValueError(f"{f}: sha256 must be {entry['sha256']} (from {manifest_file.name}), got "
+                             f"{actual}: the file changed after the bundle was written")
+    return manifest
+
+
 def _check_array(a: np.ndarray, file: Path, what: str, ndim: int, kind: str) -> None:
     if a.ndim != ndim:
         raise ValueError(f"{file}: {what} must be {ndim}-D, got shape {a.shape}")
@@ -107,12 +142,14 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = DEFAULT_DIMS,
     FileNotFoundError
         If the folder or a required file is missing.
     ValueError
-        If an array has the wrong dtype, rank, dimension, row count or non-finite values;
+        If an array has the wrong dtype, rank, dimension, row count or non-finite values, or a
+        file differs from the sha256 its ``manifest.json`` records (bundles of :mod:`mmae.luma`);
         the message names the file, the array, the expected and the actual value.
     """
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"feature bundle folder {root} does not exist")
+    manifest = verify_manifest(root)
     x: dict[str, dict[str, np.ndarray]] = {}
     y: dict[str, np.ndarray] = {}
     seen_dims: dict[str, int] = {}
@@ -139,7 +176,7 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = DEFAULT_DIMS,
                 raise ValueError(f"{f}: {m} features must have {expected} columns, got {a.shape[1]}")
             seen_dims[m] = a.shape[1]
             x[split][m] = a.astype(np.float32, copy=False)
-    return Features(x, y, name=str(root), synthetic=False)
+    return Features(x, y, name=str(root), synthetic=False, info={"manifest": manifest} if manifest else {})
 
 
 def save_bundle(features: Features, path: str | Path) -> Path:
