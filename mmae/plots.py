@@ -102,3 +102,19 @@ def plot_seed_lines(table: pd.DataFrame, x: str, hue: str, path=None, title: str
         fig.suptitle(title, y=1.02)
     axes[0, -1].legend(fontsize=7)
     return _save(fig, path)
+
+
+def plot_finetune(history: pd.DataFrame | str | Path, path=None, title: str = "VGG11-BN fine-tuning on the labels"):
+    """Loss and train accuracy per epoch of :func:`mmae.extract.finetune_vgg` (head-only epochs shaded)."""
+    h = pd.read_csv(history) if isinstance(history, (str, Path)) else history
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, col in ((a, "loss"), (b, "accuracy")):
+        ax.plot(h["epoch"], h[col], marker="o", color="0.3")
+        head = h.loc[h["phase"] == "head", "epoch"]
+        if len(head):
+            ax.axvspan(head.min() - 0.5, head.max() + 0.5, color="C0", alpha=0.15, label="head only")
+        ax.set(xlabel="epoch", ylabel=col)
+    b.set_ylim(0, 1)
+    a.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)

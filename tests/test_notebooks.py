@@ -1,5 +1,7 @@
 """Every notebook executed by papermill with small parameters, in the book's order.
 
+Chapter 0 runs the LUMA pipeline on its tiny fixture with tiny models (its default parameters).
+
 They share one artifacts folder, as in the book: 04 and 05 reuse the checkpoint 03 wrote
 (same code, data and parameters), and 06 reads the tables of 02 and 04. Chapters 07-14 run on a
 small bundle (full dimensions, 20 train / 5 test items per class) written by the fixture; 08-14
@@ -17,6 +19,7 @@ from mmae.synthetic import make_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {
+    "00_luma_features": {},  # its defaults already run the tiny LUMA fixture with tiny models
     "01_data_checks": {},
     "02_baselines": {"ks": [42], "n_init": 2, "fusion_weights": [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]},
     "03_train": {"epochs": 2},
@@ -58,6 +61,10 @@ def test_notebook_runs(name, artifacts, small_bundle, tmp_path):
     pm.execute_notebook(ROOT / "notebooks" / f"{name}.ipynb", tmp_path / f"{name}.ipynb",
                         parameters={**SMALL[name], **data, "artifacts_dir": str(artifacts)}, cwd=ROOT,
                         kernel_name="python3", progress_bar=False)
+    if name == "00_luma_features":
+        bundle = artifacts / "luma_bundle"
+        assert np.load(bundle / "ood_audio.npy").shape == (16, 1024) and (bundle / "manifest.json").exists()
+        assert (artifacts / "fig0_finetune.png").exists()
     if name == "03_train":
         assert np.load(artifacts / "latents_z128_test.npy").shape == (4200, 128)
         assert (artifacts / "mmae_z128.pt").exists()
