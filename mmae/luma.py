@@ -344,7 +344,7 @@ def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig =
         else:  # LUMA's code fine-tunes on its whole image table, OOD classes included
             table = image_tables(root)[0]
             ft_images, ft_labels = np.stack(table["image"].to_list()), table["label"].map(CLASS_ID).to_numpy()
-        vgg = extract.replace_head(vgg, n_classes=len(LUMA_CLASSES))
+        vgg = extract.replace_head(vgg, n_classes=len(LUMA_CLASSES), seed=cfg.seed)
         if weights.exists():
             vgg.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         else:
@@ -383,7 +383,7 @@ def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig =
     bert, tokenizer = models["text"]
     for s in splits:
         rows = triplets[triplets["split"] == s]
-        texts = [extract.mask_class_word(t, c) for t, c in
+        texts = [extract.mask_class_word(t, c, tokenizer=tokenizer) for t, c in
                  zip(tables[s]["text"].loc[rows["text_row"], "text"], rows["class"])]
         feats[s]["text"] = extract.run_in_chunks(
             lambda chunk: extract.text_features(bert, tokenizer, chunk, pooling=cfg.text_pooling,
@@ -410,8 +410,8 @@ def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig =
                         else "ImageNet VGG11-BN penultimate (4096-D) -> PCA 50 fitted on train"),
             "audio": "mono, resampled to 16 kHz, wav2vec 2.0 last layer mean over time"
                      + (", per-clip normalised" if cfg.audio_normalize else ""),
-            "text": f"class word masked (Lancaster stem), BERT last layer, {cfg.text_pooling} pooling, "
-                    f"max {cfg.text_max_length} tokens"},
+            "text": "class word masked as LUMA does (word pieces whose Lancaster stem equals the class "
+                    f"name), BERT last layer, {cfg.text_pooling} pooling, max {cfg.text_max_length} tokens"},
         "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__},
         "seed": cfg.seed,
         "counts": {s: int((triplets["split"] == s).sum()) for s in splits},

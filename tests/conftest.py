@@ -1,5 +1,6 @@
 """Shared tiny inputs: a LUMA-shaped synthetic set shrunk to a few rows and dimensions."""
 import pytest
+import torch
 
 from mmae.data import Features, standardize
 from mmae.synthetic import make_synthetic
@@ -16,3 +17,12 @@ def tiny() -> Features:
 @pytest.fixture
 def tiny_std(tiny) -> Features:
     return standardize(tiny)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine their spin-waits cost 100x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

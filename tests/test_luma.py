@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, N_OOD = 2, 1, 2  # write_fixture's defaults
 FAST = luma.ExtractConfig(image_size=32, finetune_epochs=2, head_epochs=1, text_max_length=32,
                           batch_size=16, chunk_size=40, device="cpu")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +294,7 @@ def test_tampered_bundle_fails_to_load(bundle, tmp_path):
     want = json.loads((out / "manifest.json").read_text())["files"]["test_text.npy"]["sha256"]
     with pytest.raises(ValueError, match=rf"test_text.npy: sha256 must be {want} \(from manifest.json\), got [0-9a-f]{{64}}"):
         load_bundle(out)
+    shutil.copy(bundle / "test_text.npy", out / "test_text.npy")  # intact again: only the missing file fails
     (out / "triplets.csv").unlink()
     with pytest.raises(FileNotFoundError, match="triplets.csv is listed in .*manifest.json but missing"):
         load_bundle(out)
