@@ -51,9 +51,29 @@
 # MMAE_DATA=~/luma_bundle jupyter-book build book/     # the whole book on the real features
 # ```
 #
-# Fine-tuning VGG11-BN at 224 px on 21,000 images for 15 epochs is about 10 GPU-minutes on a
-# recent card and many hours on a laptop CPU; extraction is resumable chunk by chunk
-# (`--chunk-size`), so an interrupted run continues where it stopped.
+# How long the real run takes was **not measured** here (no LUMA, no pretrained weights). By FLOP
+# count, fine-tuning VGG11-BN at 224 px (about 23 GFLOP per training image, 21,000 images x 15
+# epochs) is of the order of 10 minutes on a current data-centre GPU and 10 hours on a 2-core CPU;
+# extraction is resumable chunk by chunk (`--chunk-size`), so an interrupted run continues where it
+# stopped.
+#
+# Where this pipeline deliberately differs from LUMA's code (each difference is a choice a user can
+# see in the manifest; the ones marked *option* can be switched to LUMA's behaviour):
+#
+# | LUMA's code | here | why |
+# |---|---|---|
+# | fine-tunes the image head on its **whole** image table (OOD classes included) | train split only; *option* `finetune_on="all"` | OOD classes must stay unseen for chapter 12 |
+# | extracts the fine-tuning images with the model still in train mode (dropout active) | every image in eval mode | features should not depend on the split |
+# | stereo clips: channels concatenated into one long signal | channels averaged (mono), as the paper says | a clip is one signal |
+# | resamples with torchaudio's sinc filter; torchaudio's `WAV2VEC2_LARGE` | `scipy.signal.resample_poly`; the transformers checkpoint `facebook/wav2vec2-large` | no torchaudio needed; values differ slightly (not compared here) |
+# | one text at a time, never truncated (fails beyond 512 tokens) | batches, truncated at `text_max_length` | same mean over unpadded tokens |
+#
+# Kept exactly as LUMA does it, quirks included: the seeded within-class shuffle that forms the
+# triplets; the head 4096 → 512 → 50 without dropout, 5 head-only epochs then 10 of the whole
+# network, batch norm in train mode throughout; and the class-word masking, which compares each
+# word piece's Lancaster stem with the class name itself, so the 16 classes whose name is not its
+# own stem ("horse" → "hors", "woman", ...) are never masked, and a match is replaced as a
+# substring ("man" also masks the "man" in "woman").
 
 # %% tags=["parameters"]
 luma_dir = ""  # a local LUMA copy; "" writes and uses the tiny fixture

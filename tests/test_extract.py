@@ -229,6 +229,13 @@ def test_mask_class_word_lumas_rule(text, name, expected):
     assert extract.mask_class_word(text, name) == expected
 
 
+def test_sixteen_luma_classes_are_never_masked():
+    from mmae.luma import LUMA_CLASSES
+
+    unmasked = [c for c in LUMA_CLASSES if extract.mask_class_word(f"one {c} here", c) == f"one {c} here"]
+    assert len(unmasked) == 16 and "horse" in unmasked and "woman" in unmasked and "dog" not in unmasked
+
+
 def test_mask_class_word_options_and_errors(tiny):
     assert extract.mask_class_word("A horse runs.", "horse", stem_label=True) == "a [MASK] runs."
     assert extract.mask_class_word("Cats!", "cat", mask="<m>") == "<m>!"
