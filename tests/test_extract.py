@@ -10,8 +10,6 @@ from mmae import extract
 from mmae.extract import VGG11BN
 
 SMALL = {"widths": (4, 4, 8, 8, 8, 8, 8, 8), "hidden": 16}
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
