@@ -16,11 +16,31 @@ from mmae.metrics import K_GRID, N_INIT, kmeans_grid
 
 PCA_DIMS = {"image": 50, "audio": 256, "text": 256}  # paper, Sec. IV-A
 FUSION_DIM = 50
-# (alpha, beta, gamma) on (image, audio, text). The paper does not report its weights. Only
-# ratios matter (PCA + K-Means ignore an overall scale). (1, 0.221, 0.255) = sqrt(50 / d_m) gives
-# each standardised modality the same total variance; (1, 0, 0) reproduces the paper's Table III
-# k=42 row = Table II image row coincidence by construction.
-FUSION_WEIGHTS = ((1.0, 1.0, 1.0), (1.0, 0.5, 0.5), (4.0, 1.0, 1.0), (1.0, 0.221, 0.255), (1.0, 0.0, 0.0))
+
+
+def fusion_weights_grid(dims: dict[str, int]) -> list[tuple[float, ...]]:
+    """The fusion baseline's weight grid, one weight per modality in ``dims``' order.
+
+    The paper's (alpha, beta, gamma) weigh (image, audio, text) and are not reported. Only ratios
+    matter (PCA + K-Means ignore an overall scale). The grid: all equal; the first modality
+    (LUMA's image) x2 and x4 against the others; sqrt(d_first / d_m), which gives each
+    standardised modality the same total variance; and the first modality alone, which
+    reproduces the paper's Table III k = 42 row = Table II image row coincidence by construction.
+
+    Examples
+    --------
+    >>> fusion_weights_grid({"image": 50, "audio": 1024, "text": 768})[3]
+    (1.0, 0.221, 0.255)
+    """
+    d = np.array(list(dims.values()), float)
+    rest = np.ones(len(d) - 1)
+    grid = [np.ones(len(d)), np.r_[1.0, 0.5 * rest], np.r_[4.0, rest],
+            np.round(np.sqrt(d[0] / d), 3), np.r_[1.0, 0.0 * rest]]
+    return list(dict.fromkeys(tuple(float(w) for w in g) for g in grid))
+
+
+# LUMA's grid on (image, audio, text), for reference
+FUSION_WEIGHTS = tuple(fusion_weights_grid({"image": 50, "audio": 1024, "text": 768}))
 
 
 def pca_project(train: np.ndarray, other: np.ndarray, n_components: int,
@@ -32,7 +52,11 @@ def pca_project(train: np.ndarray, other: np.ndarray, n_components: int,
 
 def single_modality_table(features: Features, ks=K_GRID, dims: dict[str, int] = PCA_DIMS,
                           split: str = "test", n_init: int = N_INIT, random_state: int = 0) -> pd.DataFrame:
-    """Table II protocol for every modality and every k: columns modality, pca_dim, k, metrics."""
+    """Table II protocol for every modality and every k: columns modality, pca_dim, k, metrics.
+
+    ``dims`` gives the PCA size per modality (the paper's 50 / 256 / 256; 50 for a modality it
+    does not name), capped by the modality's dimension and the train rows.
+    """
     f = standardize(features)  # a no-op when already standardised
     tables = []
     for m in f.modalities:
@@ -44,24 +68,29 @@ def single_modality_table(features: Features, ks=K_GRID, dims: dict[str, int] = 
 
 
 def weighted_concat(x: dict[str, np.ndarray], weights: tuple[float, ...]) -> np.ndarray:
-    """[alpha * x_image, beta * x_audio, gamma * x_text] (n, sum of dims), in ``x``'s modality order."""
+    """[w_1 * x_1, ..., w_M * x_M] (n, sum of dims), in ``x``'s modality order (LUMA: alpha, beta, gamma)."""
     if len(weights) != len(x):
-        raise ValueError(f"need one weight per modality {tuple(x)}, got {len(weights)}: {weights}")
+        raise ValueError(f"weights: need one weight per modality {tuple(x)}, got {len(weights)}: {tuple(weights)}")
     return np.concatenate([w * a for w, a in zip(weights, x.values())], axis=1)
 
 
-def fusion_table(features: Features, weights_grid=FUSION_WEIGHTS, ks=K_GRID, n_components: int = FUSION_DIM,
+def fusion_table(features: Features, weights_grid=None, ks=K_GRID, n_components: int = FUSION_DIM,
                  split: str = "test", n_init: int = N_INIT, random_state: int = 0) -> pd.DataFrame:
-    """Table III protocol for every weight triple and every k: columns alpha, beta, gamma, k, metrics."""
+    """Table III protocol for every weight vector and every k.
+
+    ``weights_grid`` holds one weight per modality per entry (None: :func:`fusion_weights_grid`).
+    Columns ``weight_{modality}`` (the paper's alpha, beta, gamma on LUMA), k and the metrics.
+    """
     f = standardize(features)  # a no-op when already standardised
+    weights_grid = fusion_weights_grid(f.dims) if weights_grid is None else weights_grid
+    columns = [f"weight_{m}" for m in f.modalities]
     tables = []
     for w in weights_grid:
         Z = pca_project(weighted_concat(f.x["train"], w), weighted_concat(f.x[split], w),
                         n_components, random_state)
         t = kmeans_grid(Z, f.y[split], ks, n_init, random_state)
-        tables.append(t.assign(alpha=w[0], beta=w[1], gamma=w[2]))
-    return pd.concat(tables, ignore_index=True)[["alpha", "beta", "gamma", "k", "silhouette", "ari",
-                                                 "nmi", "accuracy"]]
+        tables.append(t.assign(**dict(zip(columns, map(float, w)))))
+    return pd.concat(tables, ignore_index=True)[[*columns, "k", "silhouette", "ari", "nmi", "accuracy"]]
 
 
 
@@ -74,19 +103,20 @@ class FusionPCA:
 
     Parameters
     ----------
-    weights : tuple of float, default (1, 1, 1)
-        One weight per modality, in the order of the ``x`` given to :meth:`fit`.
+    weights : tuple of float or None, default None
+        One weight per modality, in the order of the ``x`` given to :meth:`fit`; None: all ones.
     n_components : int, default 50
     random_state : int, default 0
     """
 
-    def __init__(self, weights: tuple[float, ...] = (1.0, 1.0, 1.0), n_components: int = FUSION_DIM,
+    def __init__(self, weights: tuple[float, ...] | None = None, n_components: int = FUSION_DIM,
                  random_state: int = 0):
-        self.weights, self.n_components, self.random_state = tuple(weights), n_components, random_state
+        self.weights, self.n_components, self.random_state = weights, n_components, random_state
 
     def fit(self, x: dict[str, np.ndarray]) -> "FusionPCA":
         self.means_ = {m: a.mean(0) for m, a in x.items()}
-        Z = weighted_concat(x, self.weights)
+        self.weights_ = tuple(self.weights) if self.weights is not None else (1.0,) * len(x)
+        Z = weighted_concat(x, self.weights_)
         self.pca_ = PCA(min(self.n_components, *Z.shape), random_state=self.random_state).fit(Z)
         return self
 
@@ -97,4 +127,4 @@ class FusionPCA:
             raise ValueError(f"FusionPCA was fitted on {tuple(self.means_)}, got unknown modalities {sorted(unknown)}")
         n = len(next(iter(x.values())))
         full = {m: x[m] if m in x else np.broadcast_to(mu, (n, len(mu))) for m, mu in self.means_.items()}
-        return self.pca_.transform(weighted_concat(full, self.weights))
+        return self.pca_.transform(weighted_concat(full, self.weights_))

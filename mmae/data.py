@@ -5,25 +5,35 @@ A *feature bundle* is a folder of NumPy files, one per split x modality plus the
     {split}_{modality}.npy   float (n_split, d_modality)   e.g. train_image.npy (21000, 50)
     {split}_labels.npy       int   (n_split,)              e.g. train_labels.npy (21000,)
 
-with splits ``train``, ``test`` (required) and ``ood`` (optional) and modalities ``image`` (50-D),
-``audio`` (1024-D) and ``text`` (768-D) by default. Row ``i`` of every file of a split is one
-triplet. Without real LUMA features, ``load_features("synthetic")`` gives the embedded,
-deterministic, LUMA-shaped synthetic set of :mod:`mmae.synthetic` (never a reproduction of the paper).
+    {split}_nuisance_{name}.npy  int  (n_split,)      optional, e.g. train_nuisance_speaker.npy
+
+with splits ``train``, ``test`` (required) and ``ood`` (optional). The modalities are whatever the
+train split holds (two or more, any names and dimensions; LUMA's are image 50-D, audio 1024-D and
+text 768-D). Row ``i`` of every file of a split is one triplet. *Nuisance* labels name a known
+factor that is not the class (the speaker of a clip): chapter 1 clusters against them.
+
+``load_features`` gives the data the notebooks run on: ``"real"`` (default) is the committed real
+media set of :mod:`mmae.media` (CIFAR-10 images, spoken class words, WordNet descriptions, through
+pretrained encoders); ``"synthetic"`` the deterministic LUMA-shaped synthetic set of
+:mod:`mmae.synthetic`; anything else is a bundle folder. Neither embedded set is LUMA: their
+numbers are never a reproduction of the paper.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-MODALITIES = ("image", "audio", "text")
+MODALITIES = ("image", "audio", "text")  # LUMA's, in the paper's order; a bundle may have others
 SPLITS = ("train", "test", "ood")
-DEFAULT_DIMS = {"image": 50, "audio": 1024, "text": 768}  # paper, Table I
+DEFAULT_DIMS = {"image": 50, "audio": 1024, "text": 768}  # paper, Table I (LUMA's shape, not a rule)
+EMBEDDED = ("real", "synthetic")  # the data sets that ship with the package
+REAL_NAME = "real media set (CIFAR-10 images, espeak-ng speech, WordNet text)"
 
 
 @dataclass
@@ -42,6 +52,10 @@ class Features:
         True for the embedded synthetic set: its numbers are never the paper's.
     standardized : bool
         True once :func:`standardize` has been applied.
+    info : dict
+        Anything known about the data (``manifest`` of a bundle that has one).
+    nuisance : dict of str to dict of str to ndarray
+        ``nuisance[split][name]``, int64 labels of a known factor that is not the class.
     """
 
     x: dict[str, dict[str, np.ndarray]]
@@ -50,6 +64,7 @@ class Features:
     synthetic: bool
     standardized: bool = False
     info: dict = field(default_factory=dict)
+    nuisance: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -62,6 +77,16 @@ class Features:
     @property
     def dims(self) -> dict[str, int]:
         return {m: a.shape[1] for m, a in self.x["train"].items()}
+
+    @property
+    def n_classes(self) -> int:
+        """The number of in-distribution classes (distinct train labels): the paper's k = 42."""
+        return len(np.unique(self.y["train"]))
+
+    @property
+    def is_luma(self) -> bool:
+        """True only for a bundle whose manifest says it was built from LUMA (:mod:`mmae.luma`)."""
+        return str((self.info.get("manifest") or {}).get("format", "")).startswith("mmae-luma-bundle")
 
     def fingerprint(self) -> str:
         """sha256 over every array (and the standardisation flag): a key for cached artifacts."""
@@ -120,18 +145,26 @@ def _check_array(a: np.ndarray, file: Path, what: str, ndim: int, kind: str) -> 
         raise ValueError(f"{file}: {what} must be finite, got {bad} NaN/inf values")
 
 
-def load_bundle(path: str | Path, dims: dict[str, int] | None = DEFAULT_DIMS,
-                modalities: tuple[str, ...] = MODALITIES) -> Features:
+def bundle_modalities(path: str | Path) -> tuple[str, ...]:
+    """The modalities of a bundle folder: every ``train_{modality}.npy`` but labels and nuisances,
+    LUMA's (image, audio, text) first in that order, then the others alphabetically."""
+    names = [f.name[len("train_"):-len(".npy")] for f in Path(path).glob("train_*.npy")]
+    names = [n for n in names if n != "labels" and not n.startswith("nuisance_")]
+    return tuple(sorted(names, key=lambda m: (MODALITIES.index(m) if m in MODALITIES else len(MODALITIES), m)))
+
+
+def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
+                modalities: tuple[str, ...] | None = None) -> Features:
     """Load and validate a feature bundle folder (layout in the module docstring).
 
     Parameters
     ----------
     path : str or Path
         The bundle folder.
-    dims : dict of str to int or None, default ``DEFAULT_DIMS``
+    dims : dict of str to int or None, default None
         Expected feature dimension per modality; None accepts any (consistent across splits).
-    modalities : tuple of str
-        Modalities to load.
+    modalities : tuple of str or None, default None
+        Modalities to load; None loads every modality of the train split (two or more).
 
     Returns
     -------
@@ -142,16 +175,22 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = DEFAULT_DIMS,
     FileNotFoundError
         If the folder or a required file is missing.
     ValueError
-        If an array has the wrong dtype, rank, dimension, row count or non-finite values, or a
-        file differs from the sha256 its ``manifest.json`` records (bundles of :mod:`mmae.luma`);
-        the message names the file, the array, the expected and the actual value.
+        If an array has the wrong dtype, rank, dimension, row count or non-finite values, the
+        bundle has fewer than two modalities or classes, or a file differs from the sha256 its
+        ``manifest.json`` records; the message names the file, the array, the expected and the
+        actual value.
     """
     root = Path(path)
     if not root.is_dir():
         raise FileNotFoundError(f"feature bundle folder {root} does not exist")
     manifest = verify_manifest(root)
+    modalities = tuple(modalities) if modalities is not None else bundle_modalities(root)
+    if len(modalities) < 2:
+        raise ValueError(f"{root}: a bundle needs at least 2 modalities (train_{{modality}}.npy files), "
+                         f"got {len(modalities)}: {list(modalities)}")
     x: dict[str, dict[str, np.ndarray]] = {}
     y: dict[str, np.ndarray] = {}
+    nuisance: dict[str, dict[str, np.ndarray]] = {}
     seen_dims: dict[str, int] = {}
     for split in SPLITS:
         label_file = root / f"{split}_labels.npy"
@@ -176,7 +215,18 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = DEFAULT_DIMS,
                 raise ValueError(f"{f}: {m} features must have {expected} columns, got {a.shape[1]}")
             seen_dims[m] = a.shape[1]
             x[split][m] = a.astype(np.float32, copy=False)
-    return Features(x, y, name=str(root), synthetic=False, info={"manifest": manifest} if manifest else {})
+        for f in sorted(root.glob(f"{split}_nuisance_*.npy")):
+            a = np.load(f, allow_pickle=False)
+            _check_array(a, f, "nuisance labels", 1, "int")
+            if len(a) != len(labels):
+                raise ValueError(f"{f}: nuisance labels have {len(a)} rows, expected {len(labels)}")
+            nuisance.setdefault(split, {})[f.name[len(f"{split}_nuisance_"):-4]] = a.astype(np.int64)
+    n_classes = len(np.unique(y["train"]))
+    if n_classes < 2:
+        raise ValueError(f"{root / 'train_labels.npy'}: labels must hold at least 2 classes, got {n_classes}")
+    name = (manifest or {}).get("name") or str(root)
+    return Features(x, y, name=name, synthetic=False, info={"manifest": manifest} if manifest else {},
+                    nuisance=nuisance)
 
 
 def save_bundle(features: Features, path: str | Path) -> Path:
@@ -187,28 +237,34 @@ def save_bundle(features: Features, path: str | Path) -> Path:
         np.save(root / f"{s}_labels.npy", features.y[s])
         for m in features.modalities:
             np.save(root / f"{s}_{m}.npy", features.x[s][m])
+        for name, a in features.nuisance.get(s, {}).items():
+            np.save(root / f"{s}_nuisance_{name}.npy", a)
     return root
 
 
-def load_features(data: str | Path = "synthetic", seed: int = 0,
-                  dims: dict[str, int] | None = DEFAULT_DIMS) -> Features:
-    """The notebooks' entry point: ``"synthetic"`` (default) or a path to a feature bundle.
+def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int] | None = None) -> Features:
+    """The notebooks' entry point: ``"real"`` (default), ``"synthetic"`` or a bundle folder.
 
-    The environment variable ``MMAE_DATA``, when set, replaces the default ``"synthetic"`` (an
-    explicit path still wins): ``MMAE_DATA=/path/to/bundle jupyter-book build book/`` builds the
-    whole book on real features, and every table then names that folder.
+    The environment variable ``MMAE_DATA``, when set, replaces the default ``"real"`` (an explicit
+    other value still wins): ``MMAE_DATA=/path/to/bundle jupyter-book build book/`` builds the
+    whole book on that bundle, and every table then names it.
 
     Parameters
     ----------
     data : str or Path
-        ``"synthetic"`` for the embedded LUMA-shaped set, else a bundle folder.
+        ``"real"``: the committed real media set (:mod:`mmae.media`); ``"synthetic"``: the
+        LUMA-shaped synthetic set (:mod:`mmae.synthetic`); else the path of a bundle folder.
     seed : int
-        Seed of the synthetic set (ignored for a bundle).
+        Seed of the synthetic set (ignored otherwise).
     dims : dict of str to int or None
-        Expected dimensions of a bundle (see :func:`load_bundle`).
+        Expected dimensions of a bundle (see :func:`load_bundle`); None accepts any.
     """
-    if str(data) == "synthetic" and os.environ.get("MMAE_DATA"):
+    if str(data) == "real" and os.environ.get("MMAE_DATA"):
         data = os.environ["MMAE_DATA"]
+    if str(data) == "real":
+        from mmae.media import BUNDLE_DIR
+
+        return replace(load_bundle(BUNDLE_DIR, dims), name=REAL_NAME)
     if str(data) != "synthetic":
         return load_bundle(data, dims)
     from mmae.synthetic import make_synthetic
@@ -232,7 +288,8 @@ def standardize(features: Features) -> Features:
         std[std == 0] = 1.0
         for s in features.splits:
             x[s][m] = ((features.x[s][m] - mean) / std).astype(np.float32)
-    return Features(x, dict(features.y), features.name, features.synthetic, True, dict(features.info))
+    return Features(x, dict(features.y), features.name, features.synthetic, True, dict(features.info),
+                    features.nuisance)
 
 
 def summary_table(features: Features):
@@ -244,12 +301,18 @@ def summary_table(features: Features):
 
 
 def banner(features: Features) -> str:
-    """A Markdown sentence saying what the data are; loud when they are synthetic."""
+    """A Markdown sentence saying what the data are, and loudly when they are not LUMA."""
+    shape = (f"{features.n_classes} in-distribution classes, modalities "
+             + ", ".join(f"{m} {d}-D" for m, d in features.dims.items())
+             + (f", {len(np.unique(features.y['ood']))} OOD classes" if "ood" in features.y else ", no OOD split"))
     if features.synthetic:
         return (f"**Data: {features.name}.** These are *synthetic* features generated by "
-                "`mmae.synthetic`, shaped like LUMA's (42 classes, 50/1024/768-D). Every number "
-                "computed on them describes this synthetic set, **not** a reproduction of the paper.")
-    return f"**Data: the feature bundle at `{features.name}`.**"
+                f"`mmae.synthetic` ({shape}). Every number computed on them describes this synthetic "
+                "set, **not** a reproduction of the paper.")
+    if features.is_luma:
+        return f"**Data: {features.name}** ({shape}), built from LUMA by `mmae.luma`."
+    return (f"**Data: {features.name}** ({shape}). These are not LUMA: numbers computed on them "
+            "test whether the paper's claims hold on other media, and are never a reproduction of its tables.")
 
 
 def within_class_alignment(features: Features, split: str = "train", n_components: int = 10,
@@ -269,7 +332,7 @@ def within_class_alignment(features: Features, split: str = "train", n_component
         for c in np.unique(y):
             a[y == c] -= a[y == c].mean(0)
         _, vecs = np.linalg.eigh(a.T @ a)  # principal directions, ascending eigenvalues
-        return np.linalg.qr(a @ vecs[:, -n_components:])[0]
+        return np.linalg.qr(a @ vecs[:, -min(n_components, a.shape[1]):])[0]
 
     bases = {m: basis(features.x[split][m]) for m in features.modalities}
     shuffled = np.arange(len(y))

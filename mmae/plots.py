@@ -20,14 +20,21 @@ def _save(fig, path):
 
 def embed_2d(X: np.ndarray, method: str = "tsne", random_state: int = 0, perplexity: float = 30.0,
              n_neighbors: int = 15) -> np.ndarray:
-    """2-D map of ``X`` (n, d) by t-SNE (scikit-learn, PCA init) or UMAP (umap-learn) -> (n, 2)."""
+    """2-D map of ``X`` (n, d) by t-SNE (scikit-learn, PCA init) or UMAP (umap-learn) -> (n, 2).
+
+    On few points, ``perplexity`` is capped at (n - 1) / 3 and ``n_neighbors`` at n - 1, so that
+    any data set can be drawn (both methods refuse larger values).
+    """
+    n = len(X)
     if method == "tsne":
         from sklearn.manifold import TSNE
 
+        perplexity = min(perplexity, max((n - 1) / 3, 1.0))
         return TSNE(2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
     if method == "umap":
         import umap
 
+        n_neighbors = min(n_neighbors, n - 1)
         return umap.UMAP(n_neighbors=n_neighbors, random_state=random_state, n_jobs=1).fit_transform(X)
     raise ValueError(f"method must be 'tsne' or 'umap', got {method!r}")
 

@@ -144,8 +144,9 @@ def subset_table(zoo: Zoo, features: Features, k: int, n_init: int = 1) -> pd.Da
 
 @torch.no_grad()
 def cross_modal_table(zoo: Zoo, features: Features) -> pd.DataFrame:
-    """Q2: decode modality B from modality A alone (and from all), scored against predicting the
-    train mean of B: :func:`mmae.evaluation.prediction_skill_score` (0 = no better than the mean)."""
+    """Q2: decode modality B from another modality A alone (and every modality from all), scored
+    against predicting the train mean of B: :func:`mmae.evaluation.prediction_skill_score` (0 = no
+    better than the mean). Self-pairs (A -> A) are left out: they are reconstruction, not prediction."""
     xte, mods = features.x["test"], features.modalities
     mean = {m: features.x["train"][m].mean(0) for m in mods}
     rows = []
@@ -157,6 +158,8 @@ def cross_modal_table(zoo: Zoo, features: Features) -> pd.DataFrame:
                 z = torch.as_tensor(embed(model, _pick(xte, source)))
                 x_hat = {m: v.numpy() for m, v in model.decode(z).items()}
                 for target in mods:
+                    if source == (target,):
+                        continue  # reconstructing a modality from itself is not cross-modal
                     rows += _rows(name, seed, {"skill": prediction_skill_score(xte[target], x_hat[target], mean[target])},
                                   source=subset_name(source), target=target)
     return pd.DataFrame(rows)
@@ -197,9 +200,10 @@ def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=(1, 
 
 def ood_table(zoo: Zoo, features: Features, n_init: int = 1) -> pd.DataFrame:
     """Q6: K-Means with k = the number of OOD classes on the OOD embeddings (ARI, NMI), and OOD
-    detection by the distance to the nearest in-distribution class centroid (AUROC)."""
-    if "ood" not in features.x:
-        raise ValueError(f"{features.name} has no 'ood' split (splits: {features.splits})")
+    detection by the distance to the nearest in-distribution class centroid (AUROC). Empty (with
+    the columns) when the data have no OOD split."""
+    if "ood" not in features.x:  # an optional split: nothing to measure
+        return pd.DataFrame(columns=["model", "seed", "metric", "value"])
     y_ood = features.y["ood"]
     rows = []
     for name, models in zoo.models.items():
@@ -246,9 +250,10 @@ def prepare(data: str, data_seed: int, cfg: TrainConfig, seeds: list[int], model
 
 
 def save_table(table: pd.DataFrame, artifacts_dir: Path, question: str, key: str) -> Path:
-    """Write ``beyond_{question}.csv`` tagged with the zoo's key, for the scorecard (notebook 14)."""
+    """Write ``beyond_{question}.csv``, its first line the zoo's key (``# key: ...``), for the
+    scorecard (notebook 14). An empty table (no OOD split) is written too, key and header only."""
     path = Path(artifacts_dir) / f"beyond_{question}.csv"
-    table.assign(key=key).to_csv(path, index=False)
+    path.write_text(f"# key: {key}\n" + table.to_csv(index=False))
     return path
 
 
@@ -257,11 +262,12 @@ def load_table(artifacts_dir: Path, question: str, key: str) -> pd.DataFrame:
     path = Path(artifacts_dir) / f"beyond_{question}.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the chapter that writes it first ({QUESTIONS[question]})")
-    table = pd.read_csv(path)
-    if set(table["key"]) != {key}:
+    with open(path) as f:
+        first = f.readline().strip()
+    if first != f"# key: {key}":
         raise ValueError(f"{path} was computed from other code, data, models or seeds than these: "
                          f"run {QUESTIONS[question]} again with the same parameters")
-    return table.drop(columns="key")
+    return pd.read_csv(path, skiprows=1)
 
 
 QUESTIONS = {"retrieval": "notebooks/08_retrieval", "subsets": "notebooks/09_missing_modalities",
@@ -275,24 +281,29 @@ def scorecard(tables: dict[str, pd.DataFrame], modalities, digits: int = 3) -> p
     from mmae.evaluation import format_mean_std
 
     noise_max = tables["noise"]["sigma"].max()
+    M = len(modalities)
+    pairs, partial, partial_sizes = M * (M - 1), 2 ** M - 2, list(range(1, M))
     rows = [  # (label, table, metric, filter)
-        ("retrieval mAP, mean of 6 modality pairs", "retrieval", "map", {}),
-        ("retrieval recall@10, mean of 6 pairs", "retrieval", "recall@10", {}),
-        ("K-Means ARI, all modalities", "subsets", "ari", {"n_modalities": 3}),
-        ("K-Means ARI, mean of 6 partial subsets", "subsets", "ari", {"n_modalities": [1, 2]}),
-        ("linear probe accuracy, all modalities", "subsets", "probe_accuracy", {"n_modalities": 3}),
-        ("linear probe accuracy, mean of 6 partial subsets", "subsets", "probe_accuracy", {"n_modalities": [1, 2]}),
-        ("cross-modal prediction skill, mean of 6 pairs", "cross_modal", "skill", {"source": list(modalities)}),
+        (f"retrieval mAP, mean of {pairs} modality pairs", "retrieval", "map", {}),
+        (f"retrieval recall@10, mean of {pairs} pairs", "retrieval", "recall@10", {}),
+        ("K-Means ARI, all modalities", "subsets", "ari", {"n_modalities": M}),
+        (f"K-Means ARI, mean of {partial} partial subsets", "subsets", "ari", {"n_modalities": partial_sizes}),
+        ("linear probe accuracy, all modalities", "subsets", "probe_accuracy", {"n_modalities": M}),
+        (f"linear probe accuracy, mean of {partial} partial subsets", "subsets", "probe_accuracy",
+         {"n_modalities": partial_sizes}),
+        (f"cross-modal prediction skill, mean of {pairs} pairs", "cross_modal", "skill", {"source": list(modalities)}),
         (f"K-Means ARI, one modality at noise sigma {noise_max:g}", "noise", "ari", {"sigma": noise_max}),
         (f"probe accuracy, one modality at noise sigma {noise_max:g}", "noise", "probe_accuracy", {"sigma": noise_max}),
-        ("tagging top-1, mean of 7 subsets", "tagging", "top1", {}),
-        ("tagging top-5, mean of 7 subsets", "tagging", "top5", {}),
+        (f"tagging top-1, mean of {partial + 1} subsets", "tagging", "top1", {}),
+        (f"tagging top-5, mean of {partial + 1} subsets", "tagging", "top5", {}),
         ("OOD clustering ARI (k = number of OOD classes)", "ood", "ari", {}),
         ("OOD detection AUROC", "ood", "auroc", {}),
     ]
-    names = list(dict.fromkeys(pd.concat([t["model"] for t in tables.values()])))
+    names = list(dict.fromkeys(pd.concat([t["model"] for t in tables.values() if "model" in t])))
     card = pd.DataFrame("n/a", index=[r[0] for r in rows], columns=[MODEL_LABELS.get(n, n) for n in names])
     for label, question, metric, where in rows:
+        if tables[question].empty:  # no model could answer (no decoder, no OOD split)
+            continue
         h = headline(tables[question], metric, **where)
         for name, g in h.groupby("model", sort=False):
             card.loc[label, MODEL_LABELS.get(name, name)] = format_mean_std(g["value"].mean(), g["value"].std(), digits)

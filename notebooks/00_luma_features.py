@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 0. From LUMA to features
+# # 0b. From LUMA to features
 #
 # The paper trains on pre-extracted LUMA features (image 50-D, audio 1024-D, text 768-D) that are
 # not public. This chapter is the missing step: it turns a local copy of

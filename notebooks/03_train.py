@@ -17,14 +17,14 @@
 # # 3. Training the MMAE
 #
 # The paper's model (Sec. IV-B, IV-C): per modality a 3-layer MLP encoder (Linear, BatchNorm,
-# ReLU; widths 128-128) into a shared latent z, three mirrored decoders, and the sum of the three
+# ReLU; widths 128-128) into a shared latent z, mirrored decoders, and the sum of the per-modality
 # MSE reconstruction losses (Eq. 3); Adam with learning rate 1e-3, batch 128, 100 epochs, seed 42
-# (Sec. IV-D). The paper does not say how three encoder outputs become one z; here they are
+# (Sec. IV-D). The paper does not say how the encoder outputs become one z; here they are
 # averaged (`fusion = "mean"`). The run writes `mmae_z{latent_dim}.pt` and the latents of every
 # split to `artifacts_dir`, as the paper did.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent z (paper: 128)
 fusion = "mean"  # how encoder outputs become z: "mean" or "max" (the paper does not say)
@@ -69,7 +69,7 @@ path = save_run(model, cfg, history, features, out)
 print(f"wrote {path} and the latents of {features.splits}")
 
 # %% [markdown]
-# The whole model: 6 MLPs around one latent.
+# The whole model: an encoder and a decoder MLP per modality around one latent.
 
 # %%
 print(model)
@@ -95,5 +95,5 @@ last.drop(["epoch", "seconds"]).to_frame(f"epoch {int(last.epoch)}").round(4)
 #
 # - `mmae_z{latent_dim}.pt` holds the weights, both configs, the loss history, the data's name and
 #   fingerprint, and a run key (code + data + parameters) that later notebooks check before reuse.
-# - Audio and text are reconstructed far less well than the image logits: with standardised
-#   features, a per-feature MSE near 1 means little more than the mean is predicted.
+# - The last epoch's test MSE per modality says which modalities the latent reconstructs: with
+#   standardised features, an MSE near 1 means little more than the mean is predicted.

@@ -18,11 +18,11 @@
 #
 # The paper shows a t-SNE (Fig. 3) and a UMAP (Fig. 4) of the MMAE latent, and a t-SNE of the
 # latents coloured by modality (Fig. 5) as evidence that the modalities "converge within the same
-# cluster regions". We redraw all three. 2-D maps are for looking, not for measuring: the numbers
+# cluster regions". We redraw all three figures. 2-D maps are for looking, not for measuring: the numbers
 # are in notebook 4.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent z (paper: 128)
 fusion = "mean"  # how encoder outputs become z: "mean" or "max"
@@ -74,9 +74,9 @@ plots.plot_embedding(plots.embed_2d(z, "umap", seed, n_neighbors=n_neighbors), y
                      out / f"fig5_umap_z{latent_dim}.png");
 
 # %% [markdown]
-# For Fig. 5 the paper does not say which latents it overlays. The fused z mixes the three
+# For Fig. 5 the paper does not say which latents it overlays. The fused z mixes the
 # modalities by construction, so we map each modality's own encoding E_m(x_m) of the same test
-# rows: if reconstruction aligned the modalities, a class's image, audio and text points meet.
+# rows: if reconstruction aligned the modalities, a class's points from every modality meet.
 
 # %%
 sub = np.sort(rng.choice(len(features.y["test"]), min(points_per_modality, len(features.y["test"])), replace=False))
@@ -93,7 +93,7 @@ plots.plot_embedding(E, modality, f"Fig. 5: per-modality encodings by modality (
                      out / f"fig5_modality_z{latent_dim}.png", legend_title="modality");
 
 # %% [markdown]
-# The same map coloured by class: class clusters that hold points of all three colours above
+# The same map coloured by class: class clusters that hold points of every colour above
 # are where the modalities really meet.
 
 # %%
@@ -102,8 +102,8 @@ plots.plot_embedding(E, classes, f"Fig. 5, by class ({features.name})",
 
 # %% [markdown]
 # The same question as a number, computed in the latent itself rather than on the 2-D map: of
-# each encoding's 10 nearest neighbours, the share with its own modality (1/3 if the three
-# modalities were fully mixed, 1 if they are separated) and the share with its own class.
+# each encoding's 10 nearest neighbours, the share with its own modality (1 / the number of
+# modalities if they were fully mixed, 1 if they are separated) and the share with its own class.
 
 # %%
 Z = np.concatenate(list(each.values()))

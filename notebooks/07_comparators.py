@@ -28,8 +28,8 @@
 # - **MMAE**: the paper's model and loss, Eq. (3).
 # - **MMAE, loss x dim**: Eq. (3) with the term of modality m weighted by d_m / mean(d). Eq. (3)'s
 #   MSE is a mean over features, so each modality counts the same however many features it has;
-#   summing squared errors instead lets audio (1,024-D) and text (768-D) outweigh the image
-#   (50-D) 20:1 and 15:1. This variant tests what that does.
+#   summing squared errors instead lets the widest modalities outweigh the narrow ones (on LUMA,
+#   audio 1,024-D and text 768-D against the image's 50-D). This variant tests what that does.
 # - **MVAE (PoE)**: a multimodal VAE whose posterior is a product of Gaussian experts (Wu &
 #   Goodman 2018), trained on the ELBO of all modalities and of each one alone, so it can infer z
 #   from any subset.
@@ -45,7 +45,7 @@
 # epochs change.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"

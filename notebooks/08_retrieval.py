@@ -18,19 +18,19 @@
 #
 # The paper says its shared latent enables cross-modal retrieval, but does not measure it. Here
 # each test item's embedding from one modality alone queries the embeddings of all test items
-# from another modality alone, for the 6 ordered pairs of modalities.
+# from another modality alone, for every ordered pair of modalities.
 #
 # **Relevant means "same class".** LUMA forms its triplets by pairing an image, an audio clip and
 # a text of the same class at random, so the audio of a triplet is not "the sound of that
 # image": instance-level retrieval (find *the* partner) has no ground truth on LUMA and is not
-# measured. With 42 classes of 100 test items, a random ranking scores about 1/42 = 0.024 on mAP
-# and precision@10.
+# measured. With balanced classes, a random ranking scores about one over the number of classes on
+# mAP and precision@10 (the dashed line of the figure below).
 #
 # Metrics (`mmae.evaluation.retrieval_scores`, cosine similarity): mAP over all queries,
 # precision@10, and recall@k = the share of queries with at least one relevant item in the top k.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
@@ -66,13 +66,13 @@ study.save_table(table, out, "retrieval", zoo.key)
 study.spread(table[table["metric"] == "map"], ["query", "gallery"])
 
 # %% [markdown]
-# Averaged over the 6 pairs: every retrieval metric per model (mean ± std over seeds).
+# Averaged over the pairs: every retrieval metric per model (mean ± std over seeds).
 
 # %%
 study.spread(study.pair_mean(table, ["query", "gallery"]), [])
 
 # %% [markdown]
-# mAP per pair and model; the dashed line is chance (one class in 42).
+# mAP per pair and model; the dashed line is chance (one over the number of classes).
 
 # %%
 fig = plots.plot_seed_bars(study.labelled(table[table["metric"] == "map"]).assign(

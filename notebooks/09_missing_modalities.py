@@ -19,13 +19,13 @@
 # The paper leaves robustness to missing modalities to future work. Every model here can embed
 # any subset of modalities: the MMAE averages the encodings present (`fusion = "mean"`), the MVAE
 # multiplies the experts present, the contrastive model averages its unit embeddings, and the
-# PCA baseline imputes the missing features with their mean. For each of the 7 non-empty
-# subsets we cluster the test embeddings (K-Means, k = 42) and fit a linear probe (logistic
+# PCA baseline imputes the missing features with their mean. For each non-empty
+# subset we cluster the test embeddings (K-Means, k = the number of classes) and fit a linear probe (logistic
 # regression on the train embeddings of the same subset, scored on test). Then, for the models
 # with decoders, we predict each modality from another one alone.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
@@ -37,7 +37,7 @@ temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = 42  # K-Means clusters (the number of classes)
+k = None  # K-Means clusters; None: the number of classes (k = 42 in the paper, on LUMA)
 n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
@@ -50,6 +50,7 @@ from mmae.train import TrainConfig
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir)
+k = k or features.n_classes
 display(Markdown(mdata.banner(features)))
 
 # %% [markdown]
@@ -75,7 +76,7 @@ plots.plot_seed_bars(study.labelled(table[table["metric"] == "probe_accuracy"]),
                      ylabel="test accuracy");
 
 # %% [markdown]
-# Cross-modal prediction: decode modality B from modality A alone (and from all three), scored
+# Cross-modal prediction: decode modality B from modality A alone (and from all of them), scored
 # as 1 - MSE / MSE of predicting B's train mean (0 = no better than the mean).
 
 # %%
@@ -94,7 +95,7 @@ plots.plot_seed_bars(study.labelled(cross).assign(pair=lambda t: t["source"] + "
 # %% [markdown]
 # ## Recap
 #
-# - Dropping a modality costs what that modality contributed: on these data the image carries
-#   most of the class signal, so subsets without it lose the most.
+# - Dropping a modality costs what that modality contributed: the probe table above shows which
+#   subsets lose the most on these data.
 # - Predicting one modality from another can only recover the class-level part of it (the
 #   triplets share only their class), so skills are small even when the model works.

@@ -23,7 +23,7 @@
 # clean train embeddings is reused.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
@@ -35,7 +35,7 @@ temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = 42  # K-Means clusters (the number of classes)
+k = None  # K-Means clusters; None: the number of classes (k = 42 in the paper, on LUMA)
 n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 sigmas = [0.0, 0.5, 1.0, 2.0]  # noise standard deviations, in feature standard deviations
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
@@ -49,6 +49,7 @@ from mmae.train import TrainConfig
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir)
+k = k or features.n_classes
 display(Markdown(mdata.banner(features)))
 
 # %% [markdown]

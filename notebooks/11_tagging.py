@@ -18,14 +18,14 @@
 #
 # The paper's use case: an archive holds labelled assets; a new one arrives, perhaps with only
 # some modalities, and should get tags. Here the labelled library is the train split embedded
-# from all three modalities; each test asset is embedded from each subset of its modalities and
+# from all its modalities; each test asset is embedded from each subset of its modalities and
 # gets the classes voted by its `n_neighbors` nearest library items (cosine), ties broken by the
 # nearest member of each class (`mmae.evaluation.knn_tag_scores`). We report top-1 and top-5 tag
 # accuracy. Unlike the probe of chapter 9, this asks the subset's embedding to land *near* full
 # embeddings of its class: a test of alignment, not only of information.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"

@@ -26,10 +26,10 @@
 #
 # Swept: `latent_dim` in {16, 32, 64, 128, 256}, and `epochs`, which tells what the short budget
 # of chapters 7-12 (`epochs = 5`) changes. Each run's test latents are clustered with K-Means
-# (k = 42). Runs are cached in `artifacts_dir/sweeps/` under a key of code, data and parameters.
+# (k = the number of classes). Runs are cached in `artifacts_dir/sweeps/` under a key of code, data and parameters.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 sweep_grid = {"latent_dim": [16, 32, 64, 128, 256], "epochs": [1, 2, 5]}  # parameter -> values swept
 latent_dim = 128  # latent size of every run, unless swept (paper: 128)
@@ -37,7 +37,7 @@ epochs = 2  # training epochs of every run, unless swept (paper: 100)
 n_seeds = 5  # seeds per run, trained together: seed, seed + 1, ...
 seed = 0  # first seed
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = 42  # K-Means clusters (the number of classes)
+k = None  # K-Means clusters; None: the number of classes (k = 42 in the paper, on LUMA)
 n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to the repository root)
 
@@ -48,6 +48,7 @@ from mmae import artifacts, data as mdata, plots, study
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
+k = k or features.n_classes
 display(Markdown(mdata.banner(features)))
 notebook = artifacts.project_root() / "notebooks" / "03_train.ipynb"
 

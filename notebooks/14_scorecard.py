@@ -21,7 +21,7 @@
 # models (code, data, parameters and seeds), so run them first with the same parameters.
 
 # %% tags=["parameters"]
-data = "synthetic"  # "synthetic" (embedded LUMA-shaped set) or the path of a feature bundle folder
+data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
@@ -33,7 +33,7 @@ temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = 42  # unused here; kept so every chapter takes the same parameters
+k = None  # unused here; kept so every chapter takes the same parameters
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%

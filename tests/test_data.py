@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mmae.data import (Features, banner, load_bundle, load_features, save_bundle, standardize,
-                       summary_table, within_class_alignment)
+from mmae.data import (DEFAULT_DIMS, Features, banner, bundle_modalities, load_bundle, load_features,
+                       save_bundle, standardize, summary_table, within_class_alignment)
 
 
 @pytest.fixture
@@ -26,9 +26,41 @@ def test_ood_is_optional(bundle):
     assert load_bundle(bundle, dims=None).splits == ("train", "test")
 
 
-def test_default_dims_are_enforced(bundle):
+def test_dims_are_enforced_when_given(bundle):
     with pytest.raises(ValueError, match=r"train_image.npy: image features must have 50 columns, got 6"):
-        load_bundle(bundle)
+        load_bundle(bundle, dims=DEFAULT_DIMS)
+    assert load_bundle(bundle).dims == {"image": 6, "audio": 10, "text": 8}  # any dims by default
+
+
+def test_modalities_are_read_from_the_bundle(tiny, tmp_path):
+    x = {s: {"zeta": a["audio"], "image": a["image"], "alpha": a["text"]} for s, a in tiny.x.items()}
+    folder = save_bundle(Features(x, tiny.y, "named", False), tmp_path / "named")
+    assert bundle_modalities(folder) == ("image", "alpha", "zeta")  # LUMA's first, then by name
+    two = load_bundle(folder, modalities=("zeta", "alpha"))
+    assert two.modalities == ("zeta", "alpha") and two.dims == {"zeta": 10, "alpha": 8}
+
+
+def test_fewer_than_two_modalities_or_classes(tiny, tmp_path):
+    one = save_bundle(Features({s: {"image": a["image"]} for s, a in tiny.x.items()}, tiny.y, "one", False),
+                      tmp_path / "one")
+    with pytest.raises(ValueError, match=r"a bundle needs at least 2 modalities .*got 1: \['image'\]"):
+        load_bundle(one)
+    y = {s: np.zeros_like(v) for s, v in tiny.y.items()}
+    single = save_bundle(Features(tiny.x, y, "single", False), tmp_path / "single")
+    with pytest.raises(ValueError, match=r"train_labels.npy: labels must hold at least 2 classes, got 1"):
+        load_bundle(single)
+
+
+def test_nuisance_labels_round_trip(tiny, tmp_path):
+    nuisance = {s: {"speaker": np.arange(len(v)) % 3} for s, v in tiny.y.items()}
+    folder = save_bundle(Features(tiny.x, tiny.y, "n", False, nuisance=nuisance), tmp_path / "n")
+    loaded = load_bundle(folder)
+    assert loaded.modalities == ("image", "audio", "text")  # nuisance files are not modalities
+    np.testing.assert_array_equal(loaded.nuisance["test"]["speaker"], nuisance["test"]["speaker"])
+    np.testing.assert_array_equal(standardize(loaded).nuisance["train"]["speaker"], nuisance["train"]["speaker"])
+    np.save(folder / "test_nuisance_speaker.npy", np.arange(5))
+    with pytest.raises(ValueError, match=r"test_nuisance_speaker.npy: nuisance labels have 5 rows, expected 84"):
+        load_bundle(folder)
 
 
 def test_missing_folder(tmp_path):
@@ -43,8 +75,8 @@ def test_missing_labels(bundle):
 
 
 def test_missing_modality(bundle):
-    (bundle / "train_audio.npy").unlink()
-    with pytest.raises(FileNotFoundError, match=r"train_audio.npy is missing \(modality 'audio', split 'train'\)"):
+    (bundle / "test_audio.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=r"test_audio.npy is missing \(modality 'audio', split 'test'\)"):
         load_bundle(bundle, dims=None)
 
 
@@ -105,7 +137,10 @@ def test_load_features_entry_point(bundle):
 
 def test_banner_and_summary_table(tiny, bundle):
     assert "not** a reproduction of the paper" in banner(tiny)
-    assert banner(load_bundle(bundle, dims=None)) == f"**Data: the feature bundle at `{bundle}`.**"
+    assert banner(load_bundle(bundle, dims=None)) == (
+        f"**Data: {bundle}** (42 in-distribution classes, modalities image 6-D, audio 10-D, text 8-D, "
+        "8 OOD classes). These are not LUMA: numbers computed on them test whether the paper's claims "
+        "hold on other media, and are never a reproduction of its tables.")
     t = summary_table(tiny)
     assert list(t.columns) == ["split", "modality", "rows", "dim", "classes", "mean", "std"]
     assert t.set_index(["split", "modality"]).loc[("train", "audio"), "rows"] == 168
@@ -124,6 +159,7 @@ def test_within_class_alignment_detects_instance_pairing():
 
 def test_mmae_data_env_replaces_only_the_default(bundle, monkeypatch):
     monkeypatch.setenv("MMAE_DATA", str(bundle))
-    assert load_features("synthetic", dims=None).name == str(bundle)
+    assert load_features(dims=None).name == str(bundle) == load_features("real").name
+    assert load_features("synthetic").synthetic  # an explicit choice wins
     other = save_bundle(load_bundle(bundle, dims=None), bundle.parent / "other")
     assert load_features(other, dims=None).name == str(other)  # an explicit path wins

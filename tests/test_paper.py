@@ -22,11 +22,39 @@ def test_side_by_side_names_both_data_sets():
         paper.side_by_side(here.drop(columns="k"), paper.TABLE3, "k", "toy")
 
 
+def test_k_grid_keeps_the_papers_ratios():
+    assert paper.k_grid(42) == {30: 30, 40: 40, 42: 42, 50: 50, 60: 60}
+    assert paper.k_grid(8) == {30: 6, 40: 8, 42: 8, 50: 10, 60: 11}
+    assert paper.k_grid(13) == {30: 9, 40: 12, 42: 13, 50: 15, 60: 19}
+    assert paper.k_grid(2) == {30: 2, 40: 2, 42: 2, 50: 2, 60: 3}  # never below 2
+    assert paper.k_grid(13, n_rows=12) == {30: 9, 40: 11, 42: 11, 50: 11, 60: 11}  # never n_rows or more
+    assert paper.ks_for(5) == [4, 5, 6, 7] and paper.here_k(5) == 5 and paper.here_k(42, 30) == 30
+    with pytest.raises(ValueError, match=r"n_classes must be an int >= 2, got 1"):
+        paper.k_grid(1)
+    with pytest.raises(ValueError, match=r"n_rows must be >= 3 for K-Means with k >= 2, got 2"):
+        paper.k_grid(5, n_rows=2)
+
+
+def test_side_by_side_pairs_ks_at_the_same_ratio():
+    here = pd.DataFrame({"k": [4, 5, 6, 7], "silhouette": [0.1, 0.2, 0.3, 0.4], "ari": [0.5] * 4, "nmi": [0.6] * 4})
+    t = paper.side_by_side(here, paper.TABLE4, "k", "five classes", n_classes=5)
+    assert t.index.tolist() == ["30 -> 4", "40 -> 5", "42 -> 5", "50 -> 6"] and t.index.name == "paper k -> k here"
+    assert t[("silhouette", "here: five classes")].tolist() == [0.1, 0.2, 0.2, 0.3]
+    assert t[("silhouette", "paper: LUMA")].tolist() == [0.445, 0.620, 0.630, 0.586]
+
+
+def test_side_by_side_keeps_rows_of_other_modalities():
+    here = pd.DataFrame({"modality": ["image", "depth"], "silhouette": [0.1, 0.2], "ari": [0.3, 0.4], "nmi": [0.5, 0.6]})
+    t = paper.side_by_side(here, paper.TABLE2, "modality", "toy")
+    assert sorted(t.index) == ["audio", "depth", "image", "text"]
+    assert t.loc["depth", ("ari", "here: toy")] == 0.4 and pd.isna(t.loc["depth", ("ari", "paper: LUMA")])
+
+
 def write_tables(folder, data="toy"):
     row = {"silhouette": 0.1, "ari": 0.2, "nmi": 0.3, "accuracy": 0.4, "data": data}
     pd.DataFrame([{"modality": m, "pca_dim": 2, "k": k, **row} for m in ("image", "audio", "text") for k in (30, 42)]
                  ).to_csv(folder / "table2_single_modality.csv", index=False)
-    pd.DataFrame([{"alpha": 1.0, "beta": b, "gamma": b, "k": 42, **row} for b in (1.0, 0.0)]
+    pd.DataFrame([{"weight_image": 1.0, "weight_audio": b, "weight_text": b, "k": 42, **row} for b in (1.0, 0.0)]
                  ).to_csv(folder / "table3_fusion.csv", index=False)
     pd.DataFrame([{"k": 42, **row, "latent_dim": 128}]).to_csv(folder / "table4_mmae.csv", index=False)
 
@@ -49,3 +77,8 @@ def test_here_summary_errors(tmp_path):
     write_tables(tmp_path)
     with pytest.raises(ValueError, match=r"lack k = 30 or fusion weights"):
         paper.here_summary(tmp_path, "toy", k=30)
+    with pytest.raises(ValueError, match=r"lack k = 42 or fusion weights \(1.0, 0.5, 0.5\)"):
+        paper.here_summary(tmp_path, "toy", k=42, fusion_weights=(1.0, 0.5, 0.5))
+    with pytest.raises(ValueError, match=r"fusion_weights must give one weight per modality"):
+        paper.here_summary(tmp_path, "toy", k=42, fusion_weights=(1.0, 0.5))
+    assert paper.here_summary(tmp_path, "toy", k=42).shape == (5, 4)  # None: equal weights

@@ -7,6 +7,8 @@ import pytest
 
 from mmae import study
 from mmae.baselines import FusionPCA
+from mmae.data import Features
+from mmae.evaluation import format_mean_std
 from mmae.train import TrainConfig
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
@@ -76,7 +78,8 @@ def test_question_tables(zoo_and_features):
                                       "image+audio+text"}
     cross = study.cross_modal_table(zoo, f)
     assert set(cross["model"]) == {"mmae", "mmae_dimweighted", "mvae"}  # those with a decoder
-    assert len(cross) == 3 * 2 * 4 * 3  # models x seeds x sources (3 single + all) x targets
+    assert len(cross) == 3 * 2 * (3 * 2 + 3)  # models x seeds x (6 cross-modal pairs + all -> each of 3)
+    assert not (cross["source"] == cross["target"]).any()  # no self-reconstruction in "cross-modal"
     noise = study.noise_table(zoo, f, [0.0, 1.0], k=4)
     assert len(noise) == 5 * 2 * 3 * 2 * 2
     tagging = study.tagging_table(zoo, f, n_neighbors=3)
@@ -91,6 +94,29 @@ def test_question_tables(zoo_and_features):
     card = study.scorecard(loaded, f.modalities)
     assert card.shape == (13, 5) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
     assert card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
+    pairs = cross[cross["source"].isin(f.modalities) & (cross["model"] == "mmae")]
+    assert len(pairs) == 2 * 6  # seeds x pairs: the headline averages exactly the 6 pairs
+    expected = pairs.groupby("seed")["value"].mean()
+    assert card.loc["cross-modal prediction skill, mean of 6 pairs", "MMAE"] == format_mean_std(expected.mean(), expected.std())
+
+
+def test_scorecard_without_ood_and_with_two_modalities(zoo_and_features):
+    zoo, f, folder = zoo_and_features
+    two = Features({s: {m: a[m] for m in ("image", "text")} for s, a in f.x.items() if s != "ood"},
+                   {s: v for s, v in f.y.items() if s != "ood"}, "two, no OOD", True, True)
+    assert study.ood_table(zoo, two).empty
+    pca = {"fusion_pca": [FusionPCA(random_state=0).fit(two.x["train"])]}
+    small = study.Zoo(pca, {"fusion_pca": []}, [0], "k")
+    tables = {"retrieval": study.retrieval_table(small, two), "subsets": study.subset_table(small, two, k=4),
+              "cross_modal": study.cross_modal_table(small, two), "noise": study.noise_table(small, two, [0.0], k=4),
+              "tagging": study.tagging_table(small, two, n_neighbors=3), "ood": study.ood_table(small, two)}
+    study.save_table(tables["ood"], folder, "ood", "k")
+    tables["ood"] = study.load_table(folder, "ood", "k")  # an empty table round-trips
+    card = study.scorecard(tables, two.modalities)
+    assert list(card.index[:4]) == ["retrieval mAP, mean of 2 modality pairs", "retrieval recall@10, mean of 2 pairs",
+                                    "K-Means ARI, all modalities", "K-Means ARI, mean of 2 partial subsets"]
+    assert card.loc["OOD detection AUROC", "fusion PCA (baseline)"] == "n/a"
+    assert card.loc["tagging top-1, mean of 3 subsets", "fusion PCA (baseline)"] != "n/a"
 
 
 def test_load_table_errors(tmp_path):

@@ -3,7 +3,8 @@
 jupyter-cache keys a notebook on its own code cells only, so an edit to ``mmae/``
 or a new torch would be served from stale outputs.  At ``config-inited`` (before
 Sphinx loads its environment and myst-nb executes anything) we sha256 the
-``mmae/**/*.py`` files and ``pyproject.toml`` (path + bytes), the
+``mmae/**/*.py`` files, the committed real media bundle (``mmae/media/bundle/``, the
+default data) and ``pyproject.toml`` (path + bytes), the
 python/torch/numpy/scikit-learn versions, the data folder named by ``$MMAE_DATA``
 (its files' names, sizes and mtimes), and the code cells of the chapter
 notebooks (04 reads files written by 03, so any notebook's code change re-runs
@@ -18,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from sphinx.util import logging
 
-WATCH = ("mmae/**/*.py", "pyproject.toml")  # relative to the repository root
+WATCH = ("mmae/**/*.py", "mmae/media/bundle/*", "pyproject.toml")  # relative to the repository root
 NOTEBOOKS = ("notebooks/[0-9][0-9]_*.ipynb",)  # only code cells count (like jupyter-cache)
 DISTS = ("torch", "numpy", "scikit-learn")
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _key(root: Path) -> str:
             h.update(f"{dist} absent\n".encode())
     for f in sorted({p for pat in WATCH for p in root.glob(pat) if p.is_file()}):
         h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
-    data = os.environ.get("MMAE_DATA", "")  # real features the book reads instead of the synthetic set
+    data = os.environ.get("MMAE_DATA", "")  # a bundle the book reads instead of the default
     h.update(f"MMAE_DATA={data}\n".encode())
     for f in sorted(Path(data).glob("*")) if data and Path(data).is_dir() else ():
         st = f.stat()  # name, size and mtime: cheap, and any rewrite of a bundle file changes them
