@@ -12,7 +12,8 @@ import pandas as pd
 from sklearn.decomposition import PCA
 
 from mmae.data import Features, standardize
-from mmae.metrics import K_GRID, N_INIT, kmeans_grid
+from mmae.metrics import N_INIT, kmeans_grid
+from mmae.paper import ks_for
 
 PCA_DIMS = {"image": 50, "audio": 256, "text": 256}  # paper, Sec. IV-A
 FUSION_DIM = 50
@@ -50,14 +51,16 @@ def pca_project(train: np.ndarray, other: np.ndarray, n_components: int,
     return PCA(n_components, random_state=random_state).fit(train).transform(other)
 
 
-def single_modality_table(features: Features, ks=K_GRID, dims: dict[str, int] = PCA_DIMS,
+def single_modality_table(features: Features, ks=None, dims: dict[str, int] = PCA_DIMS,
                           split: str = "test", n_init: int = N_INIT, random_state: int = 0) -> pd.DataFrame:
     """Table II protocol for every modality and every k: columns modality, pca_dim, k, metrics.
 
     ``dims`` gives the PCA size per modality (the paper's 50 / 256 / 256; 50 for a modality it
-    does not name), capped by the modality's dimension and the train rows.
+    does not name), capped by the modality's dimension and the train rows. ``ks`` None: the
+    paper's grid at the same ratios to the number of classes (:func:`mmae.paper.ks_for`).
     """
     f = standardize(features)  # a no-op when already standardised
+    ks = ks or ks_for(f.n_classes, len(f.y[split]))
     tables = []
     for m in f.modalities:
         Z = pca_project(f.x["train"][m], f.x[split][m], dims.get(m, 50), random_state)
@@ -74,14 +77,16 @@ def weighted_concat(x: dict[str, np.ndarray], weights: tuple[float, ...]) -> np.
     return np.concatenate([w * a for w, a in zip(weights, x.values())], axis=1)
 
 
-def fusion_table(features: Features, weights_grid=None, ks=K_GRID, n_components: int = FUSION_DIM,
+def fusion_table(features: Features, weights_grid=None, ks=None, n_components: int = FUSION_DIM,
                  split: str = "test", n_init: int = N_INIT, random_state: int = 0) -> pd.DataFrame:
     """Table III protocol for every weight vector and every k.
 
-    ``weights_grid`` holds one weight per modality per entry (None: :func:`fusion_weights_grid`).
+    ``weights_grid`` holds one weight per modality per entry (None: :func:`fusion_weights_grid`);
+    ``ks`` None: the paper's grid at the same ratios to the number of classes.
     Columns ``weight_{modality}`` (the paper's alpha, beta, gamma on LUMA), k and the metrics.
     """
     f = standardize(features)  # a no-op when already standardised
+    ks = ks or ks_for(f.n_classes, len(f.y[split]))
     weights_grid = fusion_weights_grid(f.dims) if weights_grid is None else weights_grid
     columns = [f"weight_{m}" for m in f.modalities]
     tables = []

@@ -23,7 +23,7 @@
 # %% tags=["parameters"]
 data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-k = None  # the k compared; None: the number of classes (k = 42 in the paper, on LUMA)
+k = None  # the k compared; None: the number of classes (the paper: 42, on LUMA)
 table3_weights = None  # the fusion weights compared with Table III of the paper; None: all ones
 artifacts_dir = "artifacts"  # where notebooks 2 and 4 wrote their tables (relative to the repository root)
 

@@ -37,7 +37,7 @@ temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = None  # K-Means clusters; None: the number of classes (k = 42 in the paper, on LUMA)
+k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
 n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 

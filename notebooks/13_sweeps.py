@@ -37,7 +37,7 @@ epochs = 2  # training epochs of every run, unless swept (paper: 100)
 n_seeds = 5  # seeds per run, trained together: seed, seed + 1, ...
 seed = 0  # first seed
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-k = None  # K-Means clusters; None: the number of classes (k = 42 in the paper, on LUMA)
+k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
 n_init = 1  # K-Means restarts per seed (the seeds give the spread)
 artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to the repository root)
 

@@ -1,6 +1,14 @@
-"""Shared tiny inputs: a LUMA-shaped synthetic set shrunk to a few rows and dimensions."""
-import pytest
-import torch
+"""Shared tiny inputs: a LUMA-shaped synthetic set shrunk to a few rows and dimensions.
+
+The suite runs on two xdist workers (pyproject's addopts), and every notebook test starts kernels
+of its own: one thread each keeps 2 cores from being oversubscribed (idle threads spin-wait).
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported here and in every kernel started
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from mmae.data import Features, standardize
 from mmae.synthetic import make_synthetic
