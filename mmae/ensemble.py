@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from mmae.comparators import gaussian_kl, info_nce_loss, product_of_experts
 
-OBJECTIVES = ("mmae", "mvae", "contrastive")
+OBJECTIVES = ("mmae", "mvae", "mvae_cross", "contrastive")
 
 
 class StackedMMAE(nn.Module):
@@ -141,9 +141,13 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
     """The loss of every replica (S,) on a batch ``x[m]`` (S, B, d_m), and what to log (each (S,)).
 
     - ``"mmae"``: Eq. (3), the per-modality MSEs (times ``weights`` (M,), default 1) summed.
-    - ``"mvae"``: the negative ELBO of the joint posterior and of each single modality's
-      (Wu & Goodman 2018), with a unit-variance Gaussian likelihood (half the squared error summed
-      over features) and ``beta`` times the KL; logged MSEs are those of the joint reconstruction.
+    - ``"mvae"``: Wu & Goodman's (2018) sub-sampled training: the negative ELBO of the joint
+      posterior and of each single modality's, each reconstructing only the modalities it
+      observed, with a unit-variance Gaussian likelihood (half the squared error summed over
+      features) and ``beta`` times the KL; logged MSEs are those of the joint reconstruction.
+    - ``"mvae_cross"``: the same ELBOs, but every posterior (each single modality's too) decodes
+      *every* modality: a cross-modal objective in the manner of JMVAE / MMVAE, which hands the
+      model a signal for predicting one modality from another that Eq. (3) never gives the MMAE.
     - ``"contrastive"``: :func:`mmae.comparators.info_nce_loss` at ``temperature``.
     """
     names = list(x)
@@ -154,7 +158,7 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
     if model == "mmae":
         per = replica_mse(net(x)[1], x)                                           # (S, M)
         return per @ w, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}}
-    if model != "mvae":
+    if model not in ("mvae", "mvae_cross"):
         raise ValueError(f"model must be one of {OBJECTIVES}, got {model!r}")
     M, S, B = len(names), net.S, x[names[0]].shape[1]
     subsets = torch.cat([torch.ones(1, M), torch.eye(M)]).bool().to(w.device)     # (K, M): joint, each one
@@ -169,7 +173,8 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
     sq = torch.stack([(x_hat[m].view(S, K, B, -1) - x[m][:, None]).pow(2).sum(-1).mean(-1)
                       for m in names], -1)                                         # (S, K, M)
     kl = gaussian_kl(mu_k, logvar_k).mean(-1).T                                   # (S, K)
-    loss = (0.5 * sq @ w + beta * kl).sum(1)
+    observed = subsets.to(sq.dtype) if model == "mvae" else torch.ones_like(subsets, dtype=sq.dtype)  # (K, M)
+    loss = (0.5 * (sq * observed) @ w + beta * kl).sum(1)
     dims = torch.tensor([x[m].shape[-1] for m in names], device=sq.device)
     per = sq[:, 0] / dims                                                          # joint MSE (S, M)
     return loss, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}, "kl": kl[:, 0]}

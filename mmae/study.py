@@ -19,14 +19,15 @@ from mmae.baselines import FusionPCA
 from mmae.data import Features
 from mmae.evaluation import (add_gaussian_noise, fit_linear_probe, knn_tag_scores, mean_std, ood_auroc_score,
                              prediction_skill_score, retrieval_scores, top_k_accuracy)
-from mmae.metrics import cluster_scores
+from mmae.metrics import N_INIT, cluster_scores
 from mmae.train import MODELS, TrainConfig, encode, run_params, train_seeds
 
 # What each name in a notebook's `models` list trains (all with the same MLPs, epochs, batch, lr).
 MODEL_LABELS = {
     "mmae": "MMAE",                              # the paper's model and loss, Eq. (3)
     "mmae_dimweighted": "MMAE, loss x dim",      # Eq. (3) with term m weighted by d_m / mean(d)
-    "mvae": "MVAE (PoE)",                        # mmae.comparators.MVAE
+    "mvae": "MVAE (PoE)",                        # mmae.comparators.MVAE, Wu & Goodman's sub-sampled ELBO
+    "mvae_cross": "MVAE, cross-modal ELBO",      # the same MVAE; every posterior decodes every modality
     "contrastive": "contrastive (InfoNCE)",      # mmae.comparators.ContrastiveEncoders
     "fusion_pca": "fusion PCA (baseline)",       # mmae.baselines.FusionPCA, weights (1, 1, 1)
 }
@@ -125,7 +126,7 @@ def retrieval_table(zoo: Zoo, features: Features, split: str = "test", metric: s
     return pd.DataFrame(rows)
 
 
-def subset_table(zoo: Zoo, features: Features, k: int, n_init: int = 1) -> pd.DataFrame:
+def subset_table(zoo: Zoo, features: Features, k: int, n_init: int = N_INIT) -> pd.DataFrame:
     """Q2: embed the test split from each non-empty subset of modalities: K-Means (``k``) ARI and
     NMI, and the accuracy of a linear probe fitted on the train embeddings of the same subset."""
     xtr, xte, ytr, yte = features.x["train"], features.x["test"], features.y["train"], features.y["test"]
@@ -165,7 +166,7 @@ def cross_modal_table(zoo: Zoo, features: Features) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def noise_table(zoo: Zoo, features: Features, sigmas, k: int, n_init: int = 1) -> pd.DataFrame:
+def noise_table(zoo: Zoo, features: Features, sigmas, k: int, n_init: int = N_INIT) -> pd.DataFrame:
     """Q3: Gaussian noise of std ``sigma`` (in feature standard deviations) on one test modality:
     K-Means ARI and the accuracy of the probe fitted on clean train embeddings (all modalities)."""
     xtr, xte, ytr, yte = features.x["train"], features.x["test"], features.y["train"], features.y["test"]
@@ -198,7 +199,7 @@ def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=(1, 
     return pd.DataFrame(rows)
 
 
-def ood_table(zoo: Zoo, features: Features, n_init: int = 1) -> pd.DataFrame:
+def ood_table(zoo: Zoo, features: Features, n_init: int = N_INIT) -> pd.DataFrame:
     """Q6: K-Means with k = the number of OOD classes on the OOD embeddings (ARI, NMI), and OOD
     detection by the distance to the nearest in-distribution class centroid (AUROC). Empty (with
     the columns) when the data have no OOD split."""
@@ -331,6 +332,20 @@ def final_losses(zoo: Zoo) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def loss_curves(zoo: Zoo) -> pd.DataFrame:
+    """Every trained model's history, long: model, seed, epoch, metric, value. Metrics: ``train
+    MSE`` and ``test MSE`` (reconstruction from all modalities, summed over modalities; the models
+    with a decoder) and ``InfoNCE`` (the contrastive model's training loss)."""
+    names = {"loss": "train MSE", "test_loss": "test MSE", "infonce": "InfoNCE"}
+    rows = []
+    for name, histories in zoo.histories.items():
+        for seed, h in zip(zoo.seeds, histories):
+            for column in [c for c in names if c in h]:
+                rows += [{"model": name, "seed": seed, "epoch": int(e), "metric": names[column], "value": float(v)}
+                         for e, v in zip(h["epoch"], h[column])]
+    return pd.DataFrame(rows, columns=["model", "seed", "epoch", "metric", "value"])
+
+
 def weighting_effect(final: pd.DataFrame, base: str = "mmae", other: str = "mmae_dimweighted") -> str:
     """A sentence per modality: the test MSE of ``other`` relative to ``base`` (means over seeds)."""
     means = final.groupby(["model", "metric"])["value"].mean()
@@ -377,7 +392,7 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
     return pd.DataFrame(rows)
 
 
-def sweep_table(runs: pd.DataFrame, features: Features, k: int, n_init: int = 1) -> pd.DataFrame:
+def sweep_table(runs: pd.DataFrame, features: Features, k: int, n_init: int = N_INIT) -> pd.DataFrame:
     """Score every seed of every run of :func:`run_sweep`: K-Means (``k``) ARI and NMI on its test
     latents, and its final test reconstruction loss. Columns parameter, value, seed, metric, value."""
     from mmae.train import load_checkpoint

@@ -16,7 +16,7 @@ from mmae.data import Features
 from mmae.comparators import MVAE, ContrastiveEncoders
 from mmae.model import MMAE, reconstruction_loss
 
-MODELS = {"mmae": MMAE, "mvae": MVAE, "contrastive": ContrastiveEncoders}
+MODELS = {"mmae": MMAE, "mvae": MVAE, "mvae_cross": MVAE, "contrastive": ContrastiveEncoders}  # objective -> class
 
 
 def build_model(cfg: "TrainConfig", dims: dict[str, int]) -> torch.nn.Module:
@@ -40,7 +40,7 @@ class TrainConfig:
     device: str = "auto"
     loss_weights: dict[str, float] | None = field(default=None)
     engine: str = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop)
-    model: str = "mmae"  # or a comparator of mmae.comparators: "mvae", "contrastive"
+    model: str = "mmae"  # or a comparator of mmae.comparators: "mvae", "mvae_cross", "contrastive"
     beta: float = 1.0  # weight of the MVAE's KL term
     temperature: float = 0.1  # InfoNCE temperature of the contrastive model
 

@@ -30,9 +30,13 @@
 #   MSE is a mean over features, so each modality counts the same however many features it has;
 #   summing squared errors instead lets the widest modalities outweigh the narrow ones (on LUMA,
 #   audio 1,024-D and text 768-D against the image's 50-D). This variant tests what that does.
-# - **MVAE (PoE)**: a multimodal VAE whose posterior is a product of Gaussian experts (Wu &
-#   Goodman 2018), trained on the ELBO of all modalities and of each one alone, so it can infer z
-#   from any subset.
+# - **MVAE (PoE)**: a multimodal VAE whose posterior is a product of Gaussian experts, trained as
+#   Wu & Goodman (2018) train it: the ELBO of all modalities and of each one alone, each term
+#   reconstructing only the modalities it observed, so it can infer z from any subset.
+# - **MVAE, cross-modal ELBO**: the same model, but every posterior, each single modality's too,
+#   decodes *every* modality (in the manner of JMVAE and MMVAE). This objective is told to predict
+#   one modality from another, which neither Eq. (3) nor Wu & Goodman's ELBO asks: chapters 9 and
+#   11 should be read with that in mind.
 # - **contrastive (InfoNCE)**: the encoders alone, pulling together the modalities of the same
 #   triplet (CLIP's loss). On LUMA the triplets are paired at random within a class, so its
 #   positives are "same class", never "same object".
@@ -55,7 +59,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
+models = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
@@ -69,6 +73,24 @@ cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_siz
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir)
 display(Markdown(mdata.banner(features)))
+
+# %% [markdown]
+# The loss of every model at every epoch, mean and spread over seeds: the reconstruction MSE
+# (summed over modalities, from all modalities) on train and on test for the models with a
+# decoder. A curve still falling at the last epoch means the budget, not the model, set the result.
+
+# %%
+curves = study.labelled(study.loss_curves(zoo))
+plots.plot_seed_lines(curves[curves["metric"] != "InfoNCE"], "epoch", "model", out / "fig7_loss_curves.png",
+                      title=f"Reconstruction loss per epoch ({features.name})", ylabel="MSE", panel="metric");
+
+# %% [markdown]
+# The contrastive model has no decoder: its training loss (InfoNCE) per epoch.
+
+# %%
+if (curves["metric"] == "InfoNCE").any():
+    plots.plot_seed_lines(curves[curves["metric"] == "InfoNCE"], "epoch", "model", out / "fig7_infonce.png",
+                          title=f"InfoNCE per epoch ({features.name})", ylabel="InfoNCE");
 
 # %% [markdown]
 # Final-epoch losses of every model, mean ± std over seeds: reconstruction MSE per modality on

@@ -35,10 +35,10 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
+models = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
-n_init = 1  # K-Means restarts per seed (the seeds give the spread)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%

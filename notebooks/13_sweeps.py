@@ -38,7 +38,7 @@ n_seeds = 5  # seeds per run, trained together: seed, seed + 1, ...
 seed = 0  # first seed
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
-n_init = 1  # K-Means restarts per seed (the seeds give the spread)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
 artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to the repository root)
 
 # %%

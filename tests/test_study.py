@@ -12,7 +12,7 @@ from mmae.evaluation import format_mean_std
 from mmae.train import TrainConfig
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
-NAMES = ["mmae", "mmae_dimweighted", "mvae", "contrastive", "fusion_pca"]
+NAMES = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]
 
 
 def test_subsets_in_order():
@@ -72,16 +72,16 @@ def test_zoo_is_cached_and_never_stale(zoo_and_features, capsys):
 def test_question_tables(zoo_and_features):
     zoo, f, folder = zoo_and_features
     retrieval = study.retrieval_table(zoo, f)
-    assert len(retrieval) == 5 * 2 * 6 * 7  # models x seeds x pairs x (mAP, precision and recall @ 1, 5, 10)
+    assert len(retrieval) == 6 * 2 * 6 * 7  # models x seeds x pairs x (mAP, precision and recall @ 1, 5, 10)
     subsets = study.subset_table(zoo, f, k=4)
     assert set(subsets["subset"]) == {"image", "audio", "text", "image+audio", "image+text", "audio+text",
                                       "image+audio+text"}
     cross = study.cross_modal_table(zoo, f)
-    assert set(cross["model"]) == {"mmae", "mmae_dimweighted", "mvae"}  # those with a decoder
-    assert len(cross) == 3 * 2 * (3 * 2 + 3)  # models x seeds x (6 cross-modal pairs + all -> each of 3)
+    assert set(cross["model"]) == {"mmae", "mmae_dimweighted", "mvae", "mvae_cross"}  # those with a decoder
+    assert len(cross) == 4 * 2 * (3 * 2 + 3)  # models x seeds x (6 cross-modal pairs + all -> each of 3)
     assert not (cross["source"] == cross["target"]).any()  # no self-reconstruction in "cross-modal"
     noise = study.noise_table(zoo, f, [0.0, 1.0], k=4)
-    assert len(noise) == 5 * 2 * 3 * 2 * 2
+    assert len(noise) == 6 * 2 * 3 * 2 * 2
     tagging = study.tagging_table(zoo, f, n_neighbors=3)
     assert tagging["value"].between(0, 1).all()
     ood = study.ood_table(zoo, f)
@@ -92,7 +92,7 @@ def test_question_tables(zoo_and_features):
         study.save_table(t, folder, q, zoo.key)
     loaded = {q: study.load_table(folder, q, zoo.key) for q in tables}
     card = study.scorecard(loaded, f.modalities)
-    assert card.shape == (13, 5) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
+    assert card.shape == (13, 6) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
     assert card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
     pairs = cross[cross["source"].isin(f.modalities) & (cross["model"] == "mmae")]
     assert len(pairs) == 2 * 6  # seeds x pairs: the headline averages exactly the 6 pairs
@@ -117,6 +117,28 @@ def test_scorecard_without_ood_and_with_two_modalities(zoo_and_features):
                                     "K-Means ARI, all modalities", "K-Means ARI, mean of 2 partial subsets"]
     assert card.loc["OOD detection AUROC", "fusion PCA (baseline)"] == "n/a"
     assert card.loc["tagging top-1, mean of 3 subsets", "fusion PCA (baseline)"] != "n/a"
+
+
+def test_retrieval_of_identical_embeddings_is_perfect_and_clean_noise_is_clean(zoo_and_features):
+    zoo, f, _ = zoo_and_features
+    class Oracle:  # embeds any modality as its features: here the class, one-hot, in both modalities
+        def encode(self, x):
+            return np.concatenate(list(x.values()), axis=1)[:, :f.n_classes]
+
+    onehot = {s: np.eye(f.n_classes, dtype=np.float32)[f.y[s]] for s in ("train", "test")}
+    twins = Features({s: {"a": a, "b": a.copy()} for s, a in onehot.items()}, {s: f.y[s] for s in onehot},
+                     "twins", True, True)
+    t = study.retrieval_table(study.Zoo({"oracle": [Oracle()]}, {"oracle": []}, [0], "k"), twins)
+    assert t.loc[t["metric"] == "map", "value"].tolist() == [1.0, 1.0]  # a -> b and b -> a: identical embeddings
+    noise = study.noise_table(zoo, f, [0.0, 1.0], k=4)
+    clean = study.subset_table(zoo, f, k=4)
+    full = clean[clean["n_modalities"] == 3].set_index(["model", "seed", "metric"])["value"]
+    zero = noise[noise["sigma"] == 0.0].set_index(["model", "seed", "metric"])
+    for modality, g in zero.groupby("modality"):  # sigma = 0 on any modality is the clean result
+        assert g.loc[g.index.get_level_values("metric") == "probe_accuracy", "value"].to_numpy() == pytest.approx(
+            full[full.index.get_level_values("metric") == "probe_accuracy"].to_numpy())
+        assert g.loc[g.index.get_level_values("metric") == "ari", "value"].to_numpy() == pytest.approx(
+            full[full.index.get_level_values("metric") == "ari"].to_numpy())
 
 
 def test_load_table_errors(tmp_path):

@@ -19,6 +19,7 @@ def test_history_columns_and_learning(tiny_std):
     assert history.epoch.tolist() == [1, 2, 3]
     np.testing.assert_allclose(history.loss, history[["loss_image", "loss_audio", "loss_text"]].sum(axis=1), rtol=1e-6)
     assert not model.training
+    assert history.loss.is_monotonic_decreasing and history.loss.iloc[-1] < 0.95 * history.loss.iloc[0]  # it learns
 
 
 def test_same_seed_identical_history(tiny_std):
