@@ -269,8 +269,8 @@ def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int]
         return load_bundle(data, dims)
     from mmae.synthetic import make_synthetic
 
-    x, y = make_synthetic(seed=seed)
-    return Features(x, y, name=f"synthetic LUMA-shaped (seed {seed})", synthetic=True)
+    x, y, nuisance = make_synthetic(seed=seed, return_nuisance=True)
+    return Features(x, y, name=f"synthetic LUMA-shaped (seed {seed})", synthetic=True, nuisance=nuisance)
 
 
 def standardize(features: Features) -> Features:

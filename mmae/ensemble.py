@@ -136,11 +136,15 @@ def replica_mse(x_hat: dict[str, Tensor], x: dict[str, Tensor]) -> Tensor:
 
 
 def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weights: Tensor | None = None,
-              beta: float = 1.0, temperature: float = 0.1, noise: torch.Generator | None = None
-              ) -> tuple[Tensor, dict[str, Tensor]]:
+              beta: float = 1.0, temperature: float = 0.1, noise: torch.Generator | None = None,
+              dropout: float = 0.0, align: float = 0.0) -> tuple[Tensor, dict[str, Tensor]]:
     """The loss of every replica (S,) on a batch ``x[m]`` (S, B, d_m), and what to log (each (S,)).
 
-    - ``"mmae"``: Eq. (3), the per-modality MSEs (times ``weights`` (M,), default 1) summed.
+    - ``"mmae"``: Eq. (3), the per-modality MSEs (times ``weights`` (M,), default 1) summed. In
+      training, ``dropout`` leaves each modality's encoding out of a row's fused mean with that
+      probability (one modality always stays), so the decoders learn from the z of any subset;
+      ``align`` > 0 adds the literal reading of Eq. (1), z = E_m(x_m) for every m, as the penalty
+      ``align * sum_m ||E_m(x_m) - z||^2`` (mean over rows), logged as ``align``.
     - ``"mvae"``: Wu & Goodman's (2018) sub-sampled training: the negative ELBO of the joint
       posterior and of each single modality's, each reconstructing only the modalities it
       observed, with a unit-variance Gaussian likelihood (half the squared error summed over
@@ -155,6 +159,21 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
         loss = info_nce_loss(dict(zip(names, F.normalize(net.encode_each(x), dim=-1))), temperature)
         return loss, {"infonce": loss}
     w = weights if weights is not None else torch.ones(len(names), device=x[names[0]].device)
+    if model == "mmae" and (align > 0 or (dropout > 0 and net.training)):
+        hs = net.encode_each(x)                                                   # (M, S, B, L)
+        keep = torch.ones(hs.shape[:3], dtype=torch.bool, device=hs.device)
+        if dropout > 0 and net.training:
+            r = torch.rand(hs.shape[:3], generator=noise).to(hs.device)           # (M, S, B)
+            keep = (r >= dropout) | (r == r.amax(0, keepdim=True))                # the largest draw stays
+        k = keep[..., None].to(hs.dtype)
+        z = (hs * k).sum(0) / k.sum(0)                                            # mean of the kept (S, B, L)
+        per = replica_mse(net.decode(z), x)                                       # (S, M)
+        logs = {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}}
+        loss = per @ w
+        if align > 0:
+            penalty = (hs - z).pow(2).sum(-1).mean(-1).sum(0)                     # (S,)
+            loss, logs["align"] = loss + align * penalty, penalty
+        return loss, logs
     if model == "mmae":
         per = replica_mse(net(x)[1], x)                                           # (S, M)
         return per @ w, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}}
@@ -197,7 +216,8 @@ def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", ba
 def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], epochs: int,
                   batch_size: int, lr: float, loss_weights: dict[str, float] | None = None,
                   x_test: dict[str, Tensor] | None = None, progress: bool = True, model: str = "mmae",
-                  beta: float = 1.0, temperature: float = 0.1) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+                  beta: float = 1.0, temperature: float = 0.1, modality_dropout: float = 0.0,
+                  align: float = 0.0) -> tuple[list[nn.Module], list[pd.DataFrame]]:
     """Train ``models`` (freshly initialised, one per seed) together on ``objective(model)``.
 
     ``x_train[m]``, ``x_test[m]`` are (n, d_m) tensors on the training device. Returns the trained
@@ -212,7 +232,7 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
     opt = torch.optim.Adam(net.parameters(), lr=lr, fused=fused or None)
     n, S = len(next(iter(x_train.values()))), len(seeds)
     orders = [torch.Generator().manual_seed(s) for s in seeds]  # one data order per replica
-    noise = torch.Generator().manual_seed(seeds[0])              # the MVAE's reparameterisation noise
+    noise = torch.Generator().manual_seed(seeds[0])              # MVAE reparameterisation, modality dropout
     w = torch.tensor([(loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
     rows: list[list[dict]] = [[] for _ in seeds]
     for epoch in tqdm(range(1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
@@ -224,7 +244,7 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
         for i in range(0, n, batch_size):
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
-            loss, logs = objective(net, xb, model, w, beta, temperature, noise)
+            loss, logs = objective(net, xb, model, w, beta, temperature, noise, modality_dropout, align)
             # replicas are independent: summing their losses gives each its own gradient
             loss.sum().backward()
             opt.step()

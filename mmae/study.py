@@ -26,6 +26,9 @@ from mmae.train import MODELS, TrainConfig, encode, run_params, train_seeds
 MODEL_LABELS = {
     "mmae": "MMAE",                              # the paper's model and loss, Eq. (3)
     "mmae_dimweighted": "MMAE, loss x dim",      # Eq. (3) with term m weighted by d_m / mean(d)
+    "mmae_dropout": "MMAE, modality dropout",    # Eq. (3), each modality left out of z with prob. DROPOUT
+    "mmae_align": "MMAE + alignment (Eq. 1)",    # Eq. (3) + ALIGN * sum_m ||E_m(x_m) - z||^2
+    "mmae_impute": "MMAE, missing imputed",      # the MMAE; a missing modality's encoding = its train mean
     "mvae": "MVAE (PoE)",                        # mmae.comparators.MVAE, Wu & Goodman's sub-sampled ELBO
     "mvae_cross": "MVAE, cross-modal ELBO",      # the same MVAE; every posterior decodes every modality
     "contrastive": "contrastive (InfoNCE)",      # mmae.comparators.ContrastiveEncoders
@@ -33,11 +36,22 @@ MODEL_LABELS = {
 }
 
 
+# Hyper-parameters of the MMAE variants, fixed here (not tuned): used when the config leaves them at 0.
+DROPOUT = 0.5  # probability of leaving a modality out of a training row's fused z (one always stays)
+ALIGN = 0.1  # lambda of the alignment penalty; the MSE terms of standardised features are O(1)
+
+
 def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int]) -> TrainConfig:
     """The training config of model ``name`` (a key of :data:`MODEL_LABELS` but "fusion_pca")."""
     if name == "mmae_dimweighted":  # what summing squared errors over all features would do
         total = sum(dims.values())
         return replace(cfg, model="mmae", loss_weights={m: len(dims) * d / total for m, d in dims.items()})
+    if name == "mmae_dropout":
+        return replace(cfg, model="mmae", modality_dropout=cfg.modality_dropout or DROPOUT)
+    if name == "mmae_align":
+        return replace(cfg, model="mmae", align=cfg.align or ALIGN)
+    if name == "mmae_impute":  # the same training as the MMAE: only the encoding of subsets differs
+        return replace(cfg, model="mmae")
     if name in MODELS:
         return replace(cfg, model=name)
     raise ValueError(f"unknown model {name!r}; expected one of {tuple(MODEL_LABELS)}")
@@ -68,36 +82,69 @@ def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[
     return run_key(features.fingerprint(), {"models": params, "names": list(names), "seeds": list(seeds)})
 
 
+def _load_or_train(name: str, features: Features, cfg: TrainConfig, seeds: list[int], folder: Path,
+                   progress: bool) -> tuple[list, list[pd.DataFrame]]:
+    """The models of one variant for every seed, from ``folder`` when their key matches, else trained."""
+    c = variant_config(name, cfg, features.dims)
+    key = run_key(features.fingerprint(), run_params(c) | {"seeds": list(seeds)})
+    path = folder / f"{name}_z{c.latent_dim}.pt"
+    ckpt = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+    if ckpt is None or ckpt["key"] != key:
+        trained, hist = train_seeds(features, c, seeds, progress)
+        ckpt = {"key": key, "model": c.model, "config": trained[0].config,
+                "state_dicts": [{k: v.cpu() for k, v in m.state_dict().items()} for m in trained],
+                "histories": [h.to_dict(orient="list") for h in hist]}
+        torch.save(ckpt, path)
+    else:
+        print(f"Loaded {path.name}: {len(seeds)} seeds trained by this code on these data with these parameters.")
+    models = []
+    for state in ckpt["state_dicts"]:
+        model = MODELS[ckpt["model"]](**ckpt["config"])
+        model.load_state_dict(state)
+        models.append(model.eval())
+    return models, [pd.DataFrame(h) for h in ckpt["histories"]]
+
+
 def load_or_train_zoo(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str],
                       artifacts_dir: str | Path, progress: bool = True) -> Zoo:
     """Every model of ``names`` for every seed: loaded from ``artifacts_dir/zoo/`` when trained by
-    this code on these data with these parameters, else trained (seeds together) and saved."""
+    this code on these data with these parameters, else trained (seeds together) and saved.
+    ``"mmae_impute"`` reuses the MMAE's weights (trained once, as ``"mmae"``)."""
     folder = resolve_dir(Path(artifacts_dir) / "zoo")
     models, histories = {}, {}
     for name in names:
         if name == "fusion_pca":
-            models[name] = [FusionPCA(random_state=s).fit(features.x["train"]) for s in seeds]
-            histories[name] = []
-            continue
-        c = variant_config(name, cfg, features.dims)
-        key = run_key(features.fingerprint(), run_params(c) | {"seeds": list(seeds)})
-        path = folder / f"{name}_z{c.latent_dim}.pt"
-        ckpt = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
-        if ckpt is None or ckpt["key"] != key:
-            trained, hist = train_seeds(features, c, seeds, progress)
-            ckpt = {"key": key, "model": c.model, "config": trained[0].config,
-                    "state_dicts": [{k: v.cpu() for k, v in m.state_dict().items()} for m in trained],
-                    "histories": [h.to_dict(orient="list") for h in hist]}
-            torch.save(ckpt, path)
+            models[name], histories[name] = [FusionPCA(random_state=s).fit(features.x["train"]) for s in seeds], []
+        elif name == "mmae_impute":
+            base = models.get("mmae") or _load_or_train("mmae", features, cfg, seeds, folder, progress)[0]
+            models[name], histories[name] = [ImputedMMAE(m, features.x["train"]) for m in base], []
         else:
-            print(f"Loaded {path.name}: {len(seeds)} seeds trained by this code on these data with these parameters.")
-        models[name] = []
-        for state in ckpt["state_dicts"]:
-            model = MODELS[ckpt["model"]](**ckpt["config"])
-            model.load_state_dict(state)
-            models[name].append(model.eval())
-        histories[name] = [pd.DataFrame(h) for h in ckpt["histories"]]
+            models[name], histories[name] = _load_or_train(name, features, cfg, seeds, folder, progress)
     return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names))
+
+
+class ImputedMMAE:
+    """An MMAE that fills a missing modality's encoding with its mean train encoding, instead of
+    averaging only the encodings present: z of a subset then lies where the decoders were trained.
+
+    Parameters
+    ----------
+    model : MMAE
+        A trained MMAE with ``fusion="mean"``.
+    x_train : dict of str to ndarray
+        The train features of every modality, whose encodings' means fill the gaps.
+    """
+
+    def __init__(self, model, x_train: dict[str, np.ndarray]):
+        self.model, self.decoders, self.decode = model, model.decoders, model.decode
+        self.means_ = {m: h.mean(0) for m, h in encode(model, x_train, each=True).items()}
+
+    def encode(self, x: dict[str, np.ndarray]) -> np.ndarray:
+        """The fused z (n, latent) of whichever modalities ``x`` holds, the others imputed."""
+        each = encode(self.model, x, each=True)
+        n = len(next(iter(each.values())))
+        return np.mean([each[m] if m in each else np.broadcast_to(mu, (n, len(mu))) for m, mu in self.means_.items()],
+                       axis=0)
 
 
 def embed(model, x: dict[str, np.ndarray]) -> np.ndarray:

@@ -126,14 +126,15 @@ def _image(rng: np.random.Generator, y: np.ndarray, p: dict) -> np.ndarray:
     return logits @ p["img_map"]
 
 
-def _audio(rng: np.random.Generator, y: np.ndarray, p: dict) -> np.ndarray:
-    """(n, d_audio): speaker offset + weak class mean + low-rank and isotropic noise."""
+def _audio(rng: np.random.Generator, y: np.ndarray, p: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(n, d_audio): speaker offset + weak class mean + low-rank and isotropic noise; and the
+    speaker of every row (n,), the planted nuisance."""
     n, (k, d) = len(y), p["aud_factors"].shape
     speaker = rng.integers(0, AUD_SPEAKERS, size=n)  # independent of the class
     x = p["aud_speaker"][speaker] + p["aud_class"][y]
     x += rng.standard_normal((n, k)) @ p["aud_factors"]
     x += AUD_NOISE * rng.standard_normal((n, d))
-    return x
+    return x, speaker
 
 
 def _text(rng: np.random.Generator, y: np.ndarray, p: dict) -> np.ndarray:
@@ -146,8 +147,7 @@ def _text(rng: np.random.Generator, y: np.ndarray, p: dict) -> np.ndarray:
 
 
 def make_synthetic(seed: int = 0, n_train_per_class: int = 500, n_test_per_class: int = 100,
-                   n_ood: int = 3859, dims: dict[str, int] | None = None
-                   ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+                   n_ood: int = 3859, dims: dict[str, int] | None = None, return_nuisance: bool = False):
     """Generate a deterministic LUMA-shaped synthetic feature set.
 
     Parameters
@@ -161,6 +161,8 @@ def make_synthetic(seed: int = 0, n_train_per_class: int = 500, n_test_per_class
     dims : dict of str to int, optional
         Feature dimension per modality; keys exactly "image", "audio", "text".
         Defaults to ``{"image": 50, "audio": 1024, "text": 768}``.
+    return_nuisance : bool, default False
+        Also return the planted nuisance: ``{split: {"speaker": (n,) int64}}``, the audio speaker.
 
     Returns
     -------
@@ -168,6 +170,8 @@ def make_synthetic(seed: int = 0, n_train_per_class: int = 500, n_test_per_class
         ``x[split][modality]`` float32 of shape (n, d) for splits "train", "test", "ood".
     y : dict of str to ndarray
         ``y[split]`` int64 labels of shape (n,), rows aligned with ``x[split]``.
+    nuisance : dict of str to dict of str to ndarray
+        Only with ``return_nuisance``: the speaker of every row's audio.
 
     Raises
     ------
@@ -186,11 +190,13 @@ def make_synthetic(seed: int = 0, n_train_per_class: int = 500, n_test_per_class
         "test": np.repeat(np.arange(N_ID), n_test_per_class),
         "ood": np.repeat(np.arange(N_ID, N_CLASSES), ood_counts),
     }
-    x, y = {}, {}
+    x, y, nuisance = {}, {}, {}
     for (split, lab), ss in zip(labels.items(), ss_splits):
-        rng_shuffle, *rng_mod = (np.random.default_rng(s) for s in ss.spawn(4))
+        rng_shuffle, rng_image, rng_audio, rng_text = (np.random.default_rng(s) for s in ss.spawn(4))
         y[split] = rng_shuffle.permutation(lab).astype(np.int64)  # no reliance on row order
         # each modality from its own stream given the label: independent given the class
-        x[split] = {m: f(r, y[split], p).astype(np.float32)
-                    for m, f, r in zip(MODALITIES, (_image, _audio, _text), rng_mod)}
-    return x, y
+        audio, speaker = _audio(rng_audio, y[split], p)
+        x[split] = {"image": _image(rng_image, y[split], p).astype(np.float32), "audio": audio.astype(np.float32),
+                    "text": _text(rng_text, y[split], p).astype(np.float32)}
+        nuisance[split] = {"speaker": speaker.astype(np.int64)}
+    return (x, y, nuisance) if return_nuisance else (x, y)

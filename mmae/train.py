@@ -43,6 +43,8 @@ class TrainConfig:
     model: str = "mmae"  # or a comparator of mmae.comparators: "mvae", "mvae_cross", "contrastive"
     beta: float = 1.0  # weight of the MVAE's KL term
     temperature: float = 0.1  # InfoNCE temperature of the contrastive model
+    modality_dropout: float = 0.0  # MMAE: probability of leaving a modality out of a training row's z
+    align: float = 0.0  # MMAE: lambda of the alignment penalty lambda * sum_m ||E_m(x_m) - z||^2 (Eq. 1)
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -57,6 +59,14 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {self.model!r}")
         if self.engine == "reference" and self.model != "mmae":
             raise ValueError(f"engine='reference' trains the MMAE only, got model={self.model!r}")
+        if not 0 <= self.modality_dropout < 1:
+            raise ValueError(f"TrainConfig.modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
+        if not (np.isfinite(self.align) and self.align >= 0):
+            raise ValueError(f"TrainConfig.align must be a finite number >= 0, got {self.align!r}")
+        if (self.modality_dropout or self.align) and (self.model != "mmae" or self.engine != "stacked"
+                                                      or self.fusion != "mean"):
+            raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean' and "
+                             f"engine='stacked', got model={self.model!r}, fusion={self.fusion!r}, engine={self.engine!r}")
         self.hidden = tuple(int(w) for w in self.hidden)
 
 
@@ -132,7 +142,7 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
     return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg.epochs,
                          cfg.batch_size, cfg.lr, cfg.loss_weights, x_test, progress, cfg.model,
-                         cfg.beta, cfg.temperature)
+                         cfg.beta, cfg.temperature, cfg.modality_dropout, cfg.align)
 
 
 def train_reference(features: Features, cfg: TrainConfig = TrainConfig(), progress: bool = True

@@ -41,7 +41,7 @@ artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative t
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, paper, plots
+from mmae import artifacts, data as mdata, findings, paper, plots
 from mmae.metrics import kmeans_grid
 from mmae.train import TrainConfig, encode, load_or_train
 
@@ -91,5 +91,9 @@ plots.plot_metric_vs_k(per_modality, "ari", "latent", out / f"fig4_latent_ari_z{
 # - `table4_mmae.csv` holds the Table IV protocol on these data; the book's summary page compares
 #   it with the baselines of notebook 2.
 # - When the modalities share only the class (LUMA's pairing, and the real set's), whatever class
-#   structure the fused latent has must come from the modalities' own class signal; the
-#   per-modality rows show how much each one carries.
+#   structure the fused latent has must come from the modalities' own class signal. At the k that
+#   stands for the paper's 42:
+
+# %%
+k_here = paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
+display(Markdown(findings.fused_vs_each(per_modality, k_here, features.name)))

@@ -30,6 +30,15 @@
 #   MSE is a mean over features, so each modality counts the same however many features it has;
 #   summing squared errors instead lets the widest modalities outweigh the narrow ones (on LUMA,
 #   audio 1,024-D and text 768-D against the image's 50-D). This variant tests what that does.
+# - **MMAE, modality dropout**: Eq. (3), but in training each modality's encoding is left out of
+#   a row's fused z with probability `mmae.study.DROPOUT` (one always stays), so the decoders learn
+#   to work from the z of any subset of modalities, which chapters 9 and 11 ask of them.
+# - **MMAE + alignment (Eq. 1)**: the literal reading of the paper's Eq. (1), z = E_m(x_m) for every
+#   m, as a penalty `mmae.study.ALIGN` x sum over m of ||E_m(x_m) - z||^2 added to Eq. (3).
+# - **MMAE, missing imputed**: the MMAE itself, but a missing modality's encoding is replaced by
+#   its mean train encoding instead of being left out of the mean (the fusion PCA imputes the
+#   same way), so one modality alone gives a z of the kind the decoders saw.
+#   The dropout and alignment strengths are fixed, not tuned on a validation slice.
 # - **MVAE (PoE)**: a multimodal VAE whose posterior is a product of Gaussian experts, trained as
 #   Wu & Goodman (2018) train it: the ELBO of all modalities and of each one alone, each term
 #   reconstructing only the modalities it observed, so it can infer z from any subset.
@@ -59,7 +68,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
+models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
@@ -121,7 +130,8 @@ display(Markdown(delta))
 # %% [markdown]
 # ## Recap
 #
-# - Five models, trained with the same MLPs and budget, once per seed; later chapters load them.
+# - Every model is trained with the same MLPs and budget, once per seed; later chapters load them.
 # - Eq. (3) as the paper writes it (a mean over features) weights modalities equally; weighting
-#   by dimension trades the image's reconstruction for audio and text (numbers above). Whether
-#   that helps any downstream question is in the scorecard (chapter 14).
+#   by dimension moves the weight to the widest modalities, and the sentences above say what that
+#   did to each modality's reconstruction on these data. Whether it helps any downstream question
+#   is in the scorecard (chapter 14).

@@ -35,7 +35,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
+models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
 n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
@@ -44,7 +44,7 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, plots, study
+from mmae import data as mdata, findings, plots, study
 from mmae.train import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -95,7 +95,15 @@ plots.plot_seed_bars(study.labelled(cross).assign(pair=lambda t: t["source"] + "
 # %% [markdown]
 # ## Recap
 #
-# - Dropping a modality costs what that modality contributed: the probe table above shows which
-#   subsets lose the most on these data.
-# - Predicting one modality from another can only recover the class-level part of it (the
-#   triplets share only their class), so skills are small even when the model works.
+# - Dropping a modality costs what that modality contributed. Which subset costs the MMAE most,
+#   and how the models compare when decoding one modality from another, on these data:
+
+# %%
+display(Markdown(findings.weakest_link(table, "probe_accuracy", "subset", features.name, what="linear-probe accuracy")
+                 + " " + findings.ranking(cross, "skill", features.name, "cross-modal prediction skill "
+                                          "(mean over the pairs of single modalities)", source=list(features.modalities))))
+
+# %% [markdown]
+# - Predicting one modality from another can only recover the class-level part of it when the
+#   triplets share only their class, so skills stay small even for a model that works; the
+#   cross-modal MVAE is the one model trained to do it.

@@ -31,7 +31,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
+models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # unused here; kept so every chapter takes the same parameters
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
@@ -39,7 +39,7 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, study
+from mmae import data as mdata, findings, study
 from mmae.train import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -59,10 +59,16 @@ card
 # %% [markdown]
 # ## What the questions show
 #
+# Which model leads each question, computed from the scorecard above:
+
+# %%
+display(Markdown(findings.scorecard_leaders(card, features.name)))
+
+# %% [markdown]
 # - Read each row against the fusion PCA baseline: a learned model earns its keep where it beats
 #   a linear projection of the same features.
-# - The MMAE's reconstruction objective never asks the modality encoders to agree, and on LUMA
-#   the modalities share only their class: the rows on retrieval and on tagging from one
-#   modality measure how much agreement arises anyway.
+# - The MMAE's reconstruction objective never asks the modality encoders to agree, and where
+#   the modalities share only their class (LUMA, the real set) the rows on retrieval and on
+#   tagging from one modality measure how much agreement arises anyway.
 # - Every number here is on the data named at the top of the page; on the synthetic set they
 #   test the machinery, not the paper.

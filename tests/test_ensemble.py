@@ -99,3 +99,54 @@ def test_benchmark_runs_tiny(capsys, tmp_path):
     for line in ("reference loop", "mmae trainer (1 seed)", "2 seeds together", "GFLOP per model-epoch"):
         assert line in out
     assert bench.epoch_gflop({"image": 50, "audio": 1024, "text": 768}, TrainConfig(), 21000) == pytest.approx(668160 * 6 * 21000 / 1e9)  # the issue's "84 GFLOP per epoch"
+
+
+def test_alignment_penalty_is_eq1_by_hand():
+    """align * sum_m ||E_m(x_m) - z||^2 (mean over rows) added to Eq. (3), z the mean encoding."""
+    from mmae.ensemble import objective
+
+    torch.manual_seed(0)
+    model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4)).eval()
+    x = {"image": torch.randn(1, 6, 3), "text": torch.randn(1, 6, 5)}
+    net = StackedMMAE([model]).eval()
+    plain, _ = objective(net, x)
+    loss, logs = objective(net, x, align=0.5)
+    xs = {m: a[0] for m, a in x.items()}
+    h = model.encode_each(xs)
+    z = (h["image"] + h["text"]) / 2
+    penalty = sum((h[m] - z).pow(2).sum(1).mean() for m in h)
+    assert logs["align"].item() == pytest.approx(penalty.item(), rel=1e-5)
+    assert loss.item() == pytest.approx(plain.item() + 0.5 * penalty.item(), rel=1e-5)
+
+
+def test_modality_dropout_keeps_one_modality_and_only_in_training():
+    from mmae.ensemble import objective
+
+    torch.manual_seed(0)
+    model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4))
+    x = {"image": torch.randn(1, 6, 3), "text": torch.randn(1, 6, 5)}
+    net = StackedMMAE([model])
+    assert objective(net.eval(), x, dropout=0.9)[0].item() == pytest.approx(objective(net.eval(), x)[0].item())
+    net.train()
+    a = objective(net, x, dropout=0.9999, noise=torch.Generator().manual_seed(1))[0]
+    b = objective(net, x, noise=torch.Generator().manual_seed(1))[0]
+    assert torch.isfinite(a).all() and a.item() != pytest.approx(b.item())  # z from one modality per row
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("modality_dropout", 1.0, r"modality_dropout must be in \[0, 1\), got 1.0"),
+    ("align", -1.0, r"align must be a finite number >= 0, got -1.0"),
+    ("align", float("inf"), r"align must be a finite number >= 0, got inf"),
+])
+def test_dropout_and_align_validation(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(CFG, **{field: value})
+    with pytest.raises(ValueError, match="apply to the MMAE with fusion='mean'"):
+        dataclasses.replace(CFG, fusion="max", align=0.1)
+
+
+def test_variants_train_through_the_engine(tiny_std, one_thread):
+    for extra in ({"modality_dropout": 0.5}, {"align": 0.1}):
+        models, hist = train_seeds(tiny_std, dataclasses.replace(CFG, epochs=2, **extra), [0, 1], progress=False)
+        assert len(models) == 2 and np.isfinite(hist[0]["loss"]).all()
+        assert ("align" in hist[0]) == ("align" in extra)

@@ -80,7 +80,8 @@ def test_notebook_runs(name, artifacts, tmp_path):
         assert k == 8
     if name == "14_scorecard":
         card = pd.read_csv(artifacts / "scorecard.csv", index_col=0, keep_default_na=False)
-        assert list(card.columns) == ["MMAE", "MMAE, loss x dim", "MVAE (PoE)", "MVAE, cross-modal ELBO",
+        assert list(card.columns) == ["MMAE", "MMAE, loss x dim", "MMAE, modality dropout", "MMAE + alignment (Eq. 1)",
+                                      "MMAE, missing imputed", "MVAE (PoE)", "MVAE, cross-modal ELBO",
                                       "contrastive (InfoNCE)", "fusion PCA (baseline)"]
         assert len(card) == 13 and card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
         assert all("±" in v for v in card["MMAE"])  # two seeds: a spread everywhere

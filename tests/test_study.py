@@ -12,7 +12,8 @@ from mmae.evaluation import format_mean_std
 from mmae.train import TrainConfig
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
-NAMES = ["mmae", "mmae_dimweighted", "mvae", "mvae_cross", "contrastive", "fusion_pca"]
+NAMES = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross",
+         "contrastive", "fusion_pca"]
 
 
 def test_subsets_in_order():
@@ -72,16 +73,16 @@ def test_zoo_is_cached_and_never_stale(zoo_and_features, capsys):
 def test_question_tables(zoo_and_features):
     zoo, f, folder = zoo_and_features
     retrieval = study.retrieval_table(zoo, f)
-    assert len(retrieval) == 6 * 2 * 6 * 7  # models x seeds x pairs x (mAP, precision and recall @ 1, 5, 10)
+    assert len(retrieval) == 9 * 2 * 6 * 7  # models x seeds x pairs x (mAP, precision and recall @ 1, 5, 10)
     subsets = study.subset_table(zoo, f, k=4)
     assert set(subsets["subset"]) == {"image", "audio", "text", "image+audio", "image+text", "audio+text",
                                       "image+audio+text"}
     cross = study.cross_modal_table(zoo, f)
-    assert set(cross["model"]) == {"mmae", "mmae_dimweighted", "mvae", "mvae_cross"}  # those with a decoder
-    assert len(cross) == 4 * 2 * (3 * 2 + 3)  # models x seeds x (6 cross-modal pairs + all -> each of 3)
+    assert set(cross["model"]) == set(NAMES) - {"contrastive", "fusion_pca"}  # those with a decoder
+    assert len(cross) == 7 * 2 * (3 * 2 + 3)  # models x seeds x (6 cross-modal pairs + all -> each of 3)
     assert not (cross["source"] == cross["target"]).any()  # no self-reconstruction in "cross-modal"
     noise = study.noise_table(zoo, f, [0.0, 1.0], k=4)
-    assert len(noise) == 6 * 2 * 3 * 2 * 2
+    assert len(noise) == 9 * 2 * 3 * 2 * 2
     tagging = study.tagging_table(zoo, f, n_neighbors=3)
     assert tagging["value"].between(0, 1).all()
     ood = study.ood_table(zoo, f)
@@ -92,7 +93,7 @@ def test_question_tables(zoo_and_features):
         study.save_table(t, folder, q, zoo.key)
     loaded = {q: study.load_table(folder, q, zoo.key) for q in tables}
     card = study.scorecard(loaded, f.modalities)
-    assert card.shape == (13, 6) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
+    assert card.shape == (13, 9) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
     assert card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
     pairs = cross[cross["source"].isin(f.modalities) & (cross["model"] == "mmae")]
     assert len(pairs) == 2 * 6  # seeds x pairs: the headline averages exactly the 6 pairs
@@ -162,3 +163,19 @@ def test_headline_spread_and_pair_mean():
 def test_run_sweep_needs_base_values(tmp_path):
     with pytest.raises(ValueError, match="missing \\['latent_dim'\\]"):
         study.run_sweep("03_train.ipynb", {"latent_dim": [8]}, {"epochs": 1}, tmp_path, "fp")
+
+
+def test_imputed_mmae_fills_missing_encodings_with_their_train_mean(zoo_and_features):
+    from mmae.train import encode
+
+    zoo, f, _ = zoo_and_features
+    mmae = zoo.models["mmae"][0]
+    imputed = study.ImputedMMAE(mmae, f.x["train"])
+    np.testing.assert_allclose(imputed.encode(f.x["test"]), encode(mmae, f.x["test"]), rtol=1e-5, atol=1e-6)
+    each = encode(mmae, {"image": f.x["test"]["image"]}, each=True)["image"]
+    means = {m: h.mean(0) for m, h in encode(mmae, f.x["train"], each=True).items()}
+    expected = (each + means["audio"] + means["text"]) / 3
+    np.testing.assert_allclose(imputed.encode({"image": f.x["test"]["image"]}), expected, rtol=1e-5, atol=1e-6)
+    assert study.variant_config("mmae_dropout", CFG, f.dims).modality_dropout == study.DROPOUT
+    assert study.variant_config("mmae_align", CFG, f.dims).align == study.ALIGN
+    assert study.variant_config("mmae_impute", CFG, f.dims) == CFG

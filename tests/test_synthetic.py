@@ -132,3 +132,19 @@ def test_calibration_table2_seed0():
     for m in MODALITIES:
         assert abs(ari[m] - target[m]) <= 0.10, (m, ari)
     assert ari["image"] > ari["text"] > ari["audio"], ari
+
+
+def test_the_planted_speaker_is_returned_and_changes_nothing_else():
+    x, y = make_synthetic(seed=3, n_train_per_class=3, n_test_per_class=2, n_ood=8)
+    x2, y2, nuisance = make_synthetic(seed=3, n_train_per_class=3, n_test_per_class=2, n_ood=8, return_nuisance=True)
+    for split in x:
+        np.testing.assert_array_equal(y[split], y2[split])
+        for m in x[split]:
+            np.testing.assert_array_equal(x[split][m], x2[split][m])
+        speaker = nuisance[split]["speaker"]
+        assert speaker.shape == y[split].shape and speaker.dtype == np.int64 and 0 <= speaker.min() <= speaker.max() < 30
+    # the audio of two rows with the same speaker shares the speaker offset: same-speaker rows correlate more
+    a, s = x["train"]["audio"], nuisance["train"]["speaker"]
+    same = [np.corrcoef(a[i], a[j])[0, 1] for i in range(len(s)) for j in range(i) if s[i] == s[j]]
+    other = [np.corrcoef(a[i], a[j])[0, 1] for i in range(len(s)) for j in range(i) if s[i] != s[j]]
+    assert np.mean(same) > np.mean(other) + 0.1
