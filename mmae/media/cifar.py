@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-import shutil
 import tarfile
 from functools import lru_cache
 from pathlib import Path
@@ -35,8 +34,7 @@ def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: st
     is reused. Raises ConnectionError when offline (the message says what to do instead) and
     ValueError when the md5 differs (the bad file is removed).
     """
-    import urllib.error
-    import urllib.request
+    from mmae.luma import _fetch
 
     dest = Path(dest) if dest is not None else Path.home() / ".cache" / "mmae" / "cifar-10-python.tar.gz"
     if dest.is_file() and _md5(dest) == md5:
@@ -44,13 +42,11 @@ def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: st
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
-            shutil.copyfileobj(r, f)
-    except (urllib.error.URLError, OSError) as e:
-        part.unlink(missing_ok=True)
-        raise ConnectionError(f"could not download {url} ({e}): this needs internet access. Download it on a "
-                              f"machine that has it (md5 {md5}) and pass its path: `python -m mmae.media build "
-                              f"--cifar PATH`, or use the JPEG subset tar ({DEFAULT_TAR})") from e
+        _fetch(url, part)
+    except ConnectionError as e:
+        raise ConnectionError(f"{e}. For the media set: download it on a machine with internet access (md5 {md5}) "
+                              f"and pass its path, `python -m mmae.media build --cifar PATH`, or use the JPEG "
+                              f"subset tar ({DEFAULT_TAR})") from e
     actual = _md5(part)
     if actual != md5:
         part.unlink()
