@@ -313,36 +313,3 @@ def banner(features: Features) -> str:
         return f"**Data: {features.name}** ({shape}), built from LUMA by `mmae.luma`."
     return (f"**Data: {features.name}** ({shape}). These are not LUMA: numbers computed on them "
             "test whether the paper's claims hold on other media, and are never a reproduction of its tables.")
-
-
-def within_class_alignment(features: Features, split: str = "train", n_components: int = 10,
-                           seed: int = 0) -> pd.DataFrame:
-    """Is there any correspondence between modalities *beyond the class*?
-
-    For each pair of modalities, the largest canonical correlation between the class-centred
-    features (each reduced to ``n_components`` principal directions) of the rows as paired, and
-    of the rows re-paired at random within each class. Equal values mean the triplets share only
-    their class, as in LUMA, where triplets are formed by shuffling each modality within a class.
-    """
-    rng = np.random.default_rng(seed)
-    y = features.y[split]
-
-    def basis(a):  # orthonormal basis (n, c) of the class-centred top principal directions
-        a = a.astype(np.float64).copy()
-        for c in np.unique(y):
-            a[y == c] -= a[y == c].mean(0)
-        _, vecs = np.linalg.eigh(a.T @ a)  # principal directions, ascending eigenvalues
-        return np.linalg.qr(a @ vecs[:, -min(n_components, a.shape[1]):])[0]
-
-    bases = {m: basis(features.x[split][m]) for m in features.modalities}
-    shuffled = np.arange(len(y))
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        shuffled[rows] = rng.permutation(rows)
-    out = []
-    for i, a in enumerate(features.modalities):
-        for b in features.modalities[i + 1:]:
-            paired = np.linalg.svd(bases[a].T @ bases[b], compute_uv=False)[0]
-            null = np.linalg.svd(bases[a].T @ bases[b][shuffled], compute_uv=False)[0]
-            out.append({"pair": f"{a}-{b}", "as paired": paired, "re-paired within class": null})
-    return pd.DataFrame(out)

@@ -5,7 +5,8 @@ bound on what a linear latent can offer), how well K-Means recovers them (what t
 protocol can see), how much of the variance along the top principal directions is between
 classes, and how well K-Means recovers any *nuisance* factor the bundle names (a speaker, say).
 A modality whose K-Means partition follows the nuisance rather than the class will mislead an
-unsupervised method, however separable its classes are.
+unsupervised method, however separable its classes are. And whether the modalities of a triplet
+share anything beyond their class (:func:`within_class_alignment`).
 """
 from __future__ import annotations
 
@@ -104,3 +105,36 @@ def what_the_data_can_tell(table: pd.DataFrame, data_name: str) -> str:
         else:
             lines.append(f"No modality clusters by {name} more than by class.")
     return " ".join(lines)
+
+
+def within_class_alignment(features: Features, split: str = "train", n_components: int = 10,
+                           seed: int = 0) -> pd.DataFrame:
+    """Is there any correspondence between modalities *beyond the class*?
+
+    For each pair of modalities, the largest canonical correlation between the class-centred
+    features (each reduced to ``n_components`` principal directions) of the rows as paired, and
+    of the rows re-paired at random within each class. Equal values mean the triplets share only
+    their class, as in LUMA, where triplets are formed by shuffling each modality within a class.
+    """
+    rng = np.random.default_rng(seed)
+    y = features.y[split]
+
+    def basis(a):  # orthonormal basis (n, c) of the class-centred top principal directions
+        a = a.astype(np.float64).copy()
+        for c in np.unique(y):
+            a[y == c] -= a[y == c].mean(0)
+        _, vecs = np.linalg.eigh(a.T @ a)  # principal directions, ascending eigenvalues
+        return np.linalg.qr(a @ vecs[:, -min(n_components, a.shape[1]):])[0]
+
+    bases = {m: basis(features.x[split][m]) for m in features.modalities}
+    shuffled = np.arange(len(y))
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        shuffled[rows] = rng.permutation(rows)
+    out = []
+    for i, a in enumerate(features.modalities):
+        for b in features.modalities[i + 1:]:
+            paired = np.linalg.svd(bases[a].T @ bases[b], compute_uv=False)[0]
+            null = np.linalg.svd(bases[a].T @ bases[b][shuffled], compute_uv=False)[0]
+            out.append({"pair": f"{a}-{b}", "as paired": paired, "re-paired within class": null})
+    return pd.DataFrame(out)

@@ -83,7 +83,7 @@ fig.savefig(out / "fig1_feature_values.png", dpi=130, bbox_inches="tight")
 # modalities share is the class label, as LUMA's pairing implies.
 
 # %%
-mdata.within_class_alignment(features, "train", seed=seed).round(3)
+information.within_class_alignment(features, "train", seed=seed).round(3)
 
 # %% [markdown]
 # ## What each modality can tell

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from mmae.data import (DEFAULT_DIMS, Features, banner, bundle_modalities, load_bundle, load_features,
-                       save_bundle, standardize, summary_table, within_class_alignment)
+                       save_bundle, standardize, summary_table)
+from mmae.information import within_class_alignment
 
 
 @pytest.fixture
