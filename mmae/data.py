@@ -33,7 +33,7 @@ MODALITIES = ("image", "audio", "text")  # LUMA's, in the paper's order; a bundl
 SPLITS = ("train", "test", "ood")
 DEFAULT_DIMS = {"image": 50, "audio": 1024, "text": 768}  # paper, Table I (LUMA's shape, not a rule)
 EMBEDDED = ("real", "synthetic")  # the data sets that ship with the package
-REAL_NAME = "real media set (CIFAR-10 images, espeak-ng speech, WordNet text)"
+REAL_NAME = "the real media set (CIFAR-10 images, espeak-ng speech, WordNet text)"
 
 
 @dataclass
