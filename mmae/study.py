@@ -7,7 +7,7 @@ Every table has one row per (model, seed, condition, metric) and the number in `
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +41,14 @@ DROPOUT = 0.5  # probability of leaving a modality out of a training row's fused
 ALIGN = 0.1  # lambda of the alignment penalty; the MSE terms of standardised features are O(1)
 
 
-def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int]) -> TrainConfig:
-    """The training config of model ``name`` (a key of :data:`MODEL_LABELS` but "fusion_pca")."""
+def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int], chosen: dict | None = None) -> TrainConfig:
+    """The training config of model ``name`` (a key of :data:`MODEL_LABELS` but "fusion_pca"),
+    with the values ``chosen[name]`` (e.g. ``{"beta": 0.5}``, :func:`mmae.tuning.choices`) set."""
+    c = _variant(name, cfg, dims)
+    return replace(c, **(chosen or {}).get(name, {}))
+
+
+def _variant(name: str, cfg: TrainConfig, dims: dict[str, int]) -> TrainConfig:
     if name == "mmae_dimweighted":  # what summing squared errors over all features would do
         total = sum(dims.values())
         return replace(cfg, model="mmae", loss_weights={m: len(dims) * d / total for m, d in dims.items()})
@@ -68,24 +74,26 @@ def subset_name(subset) -> str:
 
 @dataclass
 class Zoo:
-    """Trained models: ``models[name][i]`` was trained with ``seeds[i]``; ``key`` identifies them."""
+    """Trained models: ``models[name][i]`` was trained with ``seeds[i]``; ``key`` identifies them;
+    ``chosen`` holds the hyper-parameters chosen on validation (:mod:`mmae.tuning`), if any."""
 
     models: dict[str, list]
     histories: dict[str, list[pd.DataFrame]]
     seeds: list[int]
     key: str
+    chosen: dict = field(default_factory=dict)
 
 
-def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str]) -> str:
+def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], chosen: dict | None = None) -> str:
     """Code + data + every model's config + seeds: the key of a :class:`Zoo` and of its tables."""
-    params = {n: run_params(variant_config(n, cfg, features.dims)) for n in names if n != "fusion_pca"}
+    params = {n: run_params(variant_config(n, cfg, features.dims, chosen)) for n in names if n != "fusion_pca"}
     return run_key(features.fingerprint(), {"models": params, "names": list(names), "seeds": list(seeds)})
 
 
 def _load_or_train(name: str, features: Features, cfg: TrainConfig, seeds: list[int], folder: Path,
-                   progress: bool) -> tuple[list, list[pd.DataFrame]]:
+                   progress: bool, chosen: dict | None = None) -> tuple[list, list[pd.DataFrame]]:
     """The models of one variant for every seed, from ``folder`` when their key matches, else trained."""
-    c = variant_config(name, cfg, features.dims)
+    c = variant_config(name, cfg, features.dims, chosen)
     key = run_key(features.fingerprint(), run_params(c) | {"seeds": list(seeds)})
     path = folder / f"{name}_z{c.latent_dim}.pt"
     ckpt = torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
@@ -106,7 +114,7 @@ def _load_or_train(name: str, features: Features, cfg: TrainConfig, seeds: list[
 
 
 def load_or_train_zoo(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str],
-                      artifacts_dir: str | Path, progress: bool = True) -> Zoo:
+                      artifacts_dir: str | Path, progress: bool = True, chosen: dict | None = None) -> Zoo:
     """Every model of ``names`` for every seed: loaded from ``artifacts_dir/zoo/`` when trained by
     this code on these data with these parameters, else trained (seeds together) and saved.
     ``"mmae_impute"`` reuses the MMAE's weights (trained once, as ``"mmae"``)."""
@@ -119,8 +127,8 @@ def load_or_train_zoo(features: Features, cfg: TrainConfig, seeds: list[int], na
             base = models.get("mmae") or _load_or_train("mmae", features, cfg, seeds, folder, progress)[0]
             models[name], histories[name] = [ImputedMMAE(m, features.x["train"]) for m in base], []
         else:
-            models[name], histories[name] = _load_or_train(name, features, cfg, seeds, folder, progress)
-    return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names))
+            models[name], histories[name] = _load_or_train(name, features, cfg, seeds, folder, progress, chosen)
+    return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names, chosen), dict(chosen or {}))
 
 
 class ImputedMMAE:
@@ -288,13 +296,34 @@ def headline(table: pd.DataFrame, metric: str, **where) -> pd.DataFrame:
 
 
 def prepare(data: str, data_seed: int, cfg: TrainConfig, seeds: list[int], models: list[str],
-            artifacts_dir: str | Path, progress: bool = True) -> tuple[Features, Zoo, Path]:
-    """What every chapter 07-14 starts from: standardised features, the zoo, the artifacts folder."""
+            artifacts_dir: str | Path, progress: bool = True, tune: bool = False) -> tuple[Features, Zoo, Path]:
+    """What every chapter 07-14 starts from: standardised features, the zoo, the artifacts folder.
+
+    With ``tune``, each comparator's own hyper-parameter is first chosen on a validation slice of
+    train (:mod:`mmae.tuning`; cached in ``zoo/tuning.csv`` under a key of code, data and
+    parameters), and the zoo is trained with the chosen values instead of ``cfg``'s."""
     from mmae.data import load_features, standardize
 
     out = resolve_dir(artifacts_dir)
     features = standardize(load_features(data, seed=data_seed))
-    return features, load_or_train_zoo(features, cfg, seeds, models, out, progress), out
+    chosen = tuned(features, cfg, models, out, progress) if tune else {}
+    return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen), out
+
+
+def tuned(features: Features, cfg: TrainConfig, names: list[str], artifacts_dir: Path, progress: bool = True
+          ) -> dict[str, dict[str, float]]:
+    """:func:`mmae.tuning.choices` of a :func:`mmae.tuning.tune` table, read from
+    ``artifacts_dir/zoo/tuning.csv`` when computed by this code on these data, else computed."""
+    from mmae import tuning
+
+    key = run_key(features.fingerprint(), {"cfg": run_params(cfg), "names": sorted(names), "grids": tuning.GRIDS})
+    folder = resolve_dir(Path(artifacts_dir) / "zoo")
+    try:
+        table = load_table(folder, "tuning", key)
+    except (FileNotFoundError, ValueError):
+        table = tuning.tune(features, cfg, names, progress=progress)
+        save_table(table, folder, "tuning", key)
+    return tuning.choices(table)
 
 
 def save_table(table: pd.DataFrame, artifacts_dir: Path, question: str, key: str) -> Path:
@@ -309,12 +338,12 @@ def load_table(artifacts_dir: Path, question: str, key: str) -> pd.DataFrame:
     """The table :func:`save_table` wrote, if it was computed from exactly this zoo; else an error."""
     path = Path(artifacts_dir) / f"beyond_{question}.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run the chapter that writes it first ({QUESTIONS[question]})")
+        raise FileNotFoundError(f"{path} does not exist: run the chapter that writes it first ({QUESTIONS.get(question, 'notebooks/07_comparators')})")
     with open(path) as f:
         first = f.readline().strip()
     if first != f"# key: {key}":
         raise ValueError(f"{path} was computed from other code, data, models or seeds than these: "
-                         f"run {QUESTIONS[question]} again with the same parameters")
+                         f"run {QUESTIONS.get(question, 'notebooks/07_comparators')} again with the same parameters")
     return pd.read_csv(path, skiprows=1)
 
 

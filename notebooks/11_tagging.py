@@ -34,6 +34,7 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
+tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
 seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
@@ -48,7 +49,7 @@ from mmae.train import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
-features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir)
+features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
 display(Markdown(mdata.banner(features)))
 
 # %% [markdown]
