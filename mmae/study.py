@@ -36,7 +36,7 @@ MODEL_LABELS = {
 }
 
 
-# Hyper-parameters of the MMAE variants, fixed here (not tuned): used when the config leaves them at 0.
+# The MMAE variants' strengths when the config leaves them at 0 and nothing was tuned (mmae.tuning).
 DROPOUT = 0.5  # probability of leaving a modality out of a training row's fused z (one always stays)
 ALIGN = 0.1  # lambda of the alignment penalty; the MSE terms of standardised features are O(1)
 

@@ -31,10 +31,11 @@
 #   summing squared errors instead lets the widest modalities outweigh the narrow ones (on LUMA,
 #   audio 1,024-D and text 768-D against the image's 50-D). This variant tests what that does.
 # - **MMAE, modality dropout**: Eq. (3), but in training each modality's encoding is left out of
-#   a row's fused z with probability `mmae.study.DROPOUT` (one always stays), so the decoders learn
+#   a row's fused z with a probability chosen on validation (one always stays), so the decoders learn
 #   to work from the z of any subset of modalities, which chapters 9 and 11 ask of them.
 # - **MMAE + alignment (Eq. 1)**: the literal reading of the paper's Eq. (1), z = E_m(x_m) for every
-#   m, as a penalty `mmae.study.ALIGN` x sum over m of ||E_m(x_m) - z||^2 added to Eq. (3).
+#   m, as a penalty lambda x sum over m of ||E_m(x_m) - z||^2 added to Eq. (3), lambda chosen on
+#   validation.
 # - **MMAE, missing imputed**: the MMAE itself, but a missing modality's encoding is replaced by
 #   its mean train encoding instead of being left out of the mean (the fusion PCA imputes the
 #   same way), so one modality alone gives a z of the kind the decoders saw.
