@@ -15,7 +15,8 @@ factor that is not the class (the speaker of a clip): chapter 1 clusters against
 ``load_features`` gives the data the notebooks run on: ``"real"`` (default) is the committed real
 media set of :mod:`mmae.media` (CIFAR-10 images, spoken class words, WordNet descriptions, through
 pretrained encoders); ``"synthetic"`` the deterministic LUMA-shaped synthetic set of
-:mod:`mmae.synthetic`; anything else is a bundle folder. Neither embedded set is LUMA: their
+:mod:`mmae.synthetic` (``"synthetic:low_snr"``, ``"synthetic:nonlinear"``: its other variants);
+anything else is a bundle folder. Neither embedded set is LUMA: their
 numbers are never a reproduction of the paper.
 """
 from __future__ import annotations
@@ -242,7 +243,8 @@ def save_bundle(features: Features, path: str | Path) -> Path:
     return root
 
 
-def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int] | None = None) -> Features:
+def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int] | None = None,
+                  environ: bool = True) -> Features:
     """The notebooks' entry point: ``"real"`` (default), ``"synthetic"`` or a bundle folder.
 
     The environment variable ``MMAE_DATA``, when set, replaces the default ``"real"`` (an explicit
@@ -258,19 +260,26 @@ def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int]
         Seed of the synthetic set (ignored otherwise).
     dims : dict of str to int or None
         Expected dimensions of a bundle (see :func:`load_bundle`); None accepts any.
+    environ : bool, default True
+        Let ``MMAE_DATA`` replace ``"real"``; False always gives the committed real media set.
     """
-    if str(data) == "real" and os.environ.get("MMAE_DATA"):
+    if str(data) == "real" and environ and os.environ.get("MMAE_DATA"):
         data = os.environ["MMAE_DATA"]
     if str(data) == "real":
         from mmae.media import BUNDLE_DIR
 
         return replace(load_bundle(BUNDLE_DIR, dims), name=REAL_NAME)
-    if str(data) != "synthetic":
+    name, _, variant = str(data).partition(":")
+    if name != "synthetic":
         return load_bundle(data, dims)
-    from mmae.synthetic import make_synthetic
+    from mmae.synthetic import VARIANTS, make_synthetic
 
-    x, y, nuisance = make_synthetic(seed=seed, return_nuisance=True)
-    return Features(x, y, name=f"synthetic LUMA-shaped (seed {seed})", synthetic=True, nuisance=nuisance)
+    if variant and variant not in VARIANTS:
+        raise ValueError(f"data: unknown synthetic variant {variant!r}; expected one of "
+                         + ", ".join(f"'synthetic:{v}'" for v in VARIANTS))
+    x, y, nuisance = make_synthetic(seed=seed, return_nuisance=True, variant=variant or "nuisance")
+    label = f", {variant} variant" if variant and variant != "nuisance" else ""
+    return Features(x, y, name=f"synthetic LUMA-shaped{label} (seed {seed})", synthetic=True, nuisance=nuisance)
 
 
 def standardize(features: Features) -> Features:

@@ -111,6 +111,23 @@ def plot_seed_lines(table: pd.DataFrame, x: str, hue: str, path=None, title: str
     return _save(fig, path)
 
 
+def plot_differences(table: pd.DataFrame, path=None, title: str = "MMAE minus reference, per seed"):
+    """One panel per question: ``value`` (MMAE minus its reference, one point per seed) for every
+    data set, the mean as a bar; a dashed line at 0 (no difference)."""
+    questions = list(dict.fromkeys(table["question"]))
+    fig, axes = plt.subplots(1, len(questions), figsize=(3.3 * len(questions), 3.6), squeeze=False)
+    for ax, q in zip(axes[0], questions):
+        sel = table[table["question"] == q]
+        sns.barplot(sel, x="data", y="value", hue="data", errorbar=None, alpha=0.4, ax=ax, legend=False)
+        sns.stripplot(sel, x="data", y="value", hue="data", size=4, ax=ax, legend=False)
+        ax.axhline(0, color="k", lw=0.8, ls="--")
+        ax.set(title=q.split(" (")[0], xlabel="", ylabel="MMAE minus reference" if ax is axes[0, 0] else "")
+        ax.title.set_fontsize(8)
+        ax.tick_params(axis="x", labelsize=7, rotation=60)
+    fig.suptitle(title, y=1.02)
+    return _save(fig, path)
+
+
 def plot_finetune(history: pd.DataFrame | str | Path, path=None, title: str = "VGG11-BN fine-tuning on the labels"):
     """Loss and train accuracy per epoch of :func:`mmae.extract.finetune_vgg` (head-only epochs shaded)."""
     h = pd.read_csv(history) if isinstance(history, (str, Path)) else history

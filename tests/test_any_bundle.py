@@ -1,4 +1,4 @@
-"""Every chapter 1-14 executed by papermill on bundles that share nothing with LUMA's shape.
+"""Every chapter 1-15 executed by papermill on bundles that share nothing with LUMA's shape.
 
 Two bundles written here: 5 classes, odd dimensions (image 7 / audio 33 / text 20), no OOD split;
 and 13 classes, two modalities with names of their own (video 11, caption 29), 3 OOD classes.
@@ -16,6 +16,7 @@ from test_notebooks import SMALL, run
 BUDGET = {"03_train": {"epochs": 2}, "04_evaluate": {"epochs": 2}, "05_figures": {"epochs": 2},
           "13_sweeps": {"sweep_grid": {"epochs": [1, 2]}, "epochs": 1}}
 BUDGET |= {name: {"epochs": 1, "seeds": [0, 1]} for name in SMALL if "07" <= name < "15" and name != "13_sweeps"}
+BUDGET["15_robustness"] = SMALL["15_robustness"] | {"data_sets": ["real"]}
 CHAPTERS = [name for name in SMALL if not name.startswith("00")]  # chapter 0 describes fixed data sets
 
 
@@ -51,6 +52,9 @@ def run_every_chapter(tmp_path: Path, n_classes: int, dims: dict[str, int], n_oo
     pairs = len(dims) * (len(dims) - 1)
     assert f"retrieval mAP, mean of {pairs} modality pairs" in card.index
     assert (card.loc["OOD detection AUROC", "MMAE"] == "n/a") == (n_ood == 0)
+    verdicts = pd.read_csv(artifacts / "robustness.csv", index_col=0)
+    assert list(verdicts.columns) == ["real media", "yours: bundle"]  # the committed set, then the user's
+    assert (verdicts.iloc[-1, 1] == "not measured") == (n_ood == 0)
 
 
 class TestFiveClassesOddDimsNoOOD:

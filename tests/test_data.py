@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmae.data import (DEFAULT_DIMS, Features, banner, bundle_modalities, load_bundle, load_features,
+from mmae.data import (DEFAULT_DIMS, REAL_NAME, Features, banner, bundle_modalities, load_bundle, load_features,
                        save_bundle, standardize, summary_table)
 from mmae.information import within_class_alignment
 
@@ -134,6 +134,13 @@ def test_load_features_entry_point(bundle):
     assert {s: len(v) for s, v in synthetic.y.items()} == {"train": 21000, "test": 4200, "ood": 3859}
     real = load_features(bundle, dims=None)
     assert not real.synthetic and real.name == str(bundle)
+    low = load_features("synthetic:low_snr", seed=1)
+    assert low.name == "synthetic LUMA-shaped, low_snr variant (seed 1)" and low.nuisance["test"] == {}
+    np.testing.assert_array_equal(low.y["test"], synthetic.y["test"])
+    assert load_features("synthetic:nuisance", seed=1).fingerprint() == synthetic.fingerprint()
+    with pytest.raises(ValueError, match="data: unknown synthetic variant 'loud'; expected one of 'synthetic:nuisance', "
+                                         "'synthetic:low_snr', 'synthetic:nonlinear'"):
+        load_features("synthetic:loud")
 
 
 def test_banner_and_summary_table(tiny, bundle):
@@ -162,5 +169,6 @@ def test_mmae_data_env_replaces_only_the_default(bundle, monkeypatch):
     monkeypatch.setenv("MMAE_DATA", str(bundle))
     assert load_features(dims=None).name == str(bundle) == load_features("real").name
     assert load_features("synthetic").synthetic  # an explicit choice wins
+    assert load_features("real", environ=False).name == REAL_NAME  # the committed set, whatever MMAE_DATA says
     other = save_bundle(load_bundle(bundle, dims=None), bundle.parent / "other")
     assert load_features(other, dims=None).name == str(other)  # an explicit path wins

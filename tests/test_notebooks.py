@@ -37,6 +37,8 @@ SMALL = {
     "12_ood": BEYOND,
     "13_sweeps": {"sweep_grid": {"latent_dim": [8, 128], "epochs": [1]}, "epochs": 1, "n_seeds": 2},  # 2 runs
     "14_scorecard": BEYOND,
+    "15_robustness": {"data_sets": ["real", "synthetic:nonlinear"], "epochs": 1, "synthetic_epochs": 1,
+                      "seeds": [0, 1], "latent_dim": 8, "n_init": 2},
 }
 
 
@@ -85,6 +87,11 @@ def test_notebook_runs(name, artifacts, tmp_path):
                                       "contrastive (InfoNCE)", "fusion PCA (baseline)"]
         assert len(card) == 13 and card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
         assert all("±" in v for v in card["MMAE"])  # two seeds: a spread everywhere
+    if name == "15_robustness":
+        verdicts = pd.read_csv(artifacts / "robustness.csv", index_col=0)
+        assert list(verdicts.columns) == ["real media", "synthetic: nonlinear"] and len(verdicts) == 5
+        assert verdicts.map(lambda v: v.split(" (")[0] in {"above", "below", "within the spread of"}).all().all()
+        assert (artifacts / "fig15_robustness.png").exists()
     if name == "13_sweeps":
         sweep = pd.read_csv(artifacts / "sweeps.csv", dtype={"setting": str})
         assert sweep.groupby(["parameter", "setting"]).seed.nunique().to_dict() == {

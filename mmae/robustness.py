@@ -1,0 +1,222 @@
+"""Which conclusions survive a change of data: the book's headline questions on several data sets.
+
+Each question compares the MMAE with a reference, per training seed, on one data set:
+
+- ``linear``: K-Means ARI (k = the number of classes) of the MMAE's fused latent against the best
+  linear baseline of the same seed (PCA of each modality, and the fusion PCA), the best chosen on
+  test, which favours the baseline;
+- ``contrastive``: the same ARI against the contrastive model's;
+- ``retrieval``: do the MMAE's encoders agree? Cross-modal retrieval mAP (mean over the ordered
+  pairs of modalities, relevant = same class) against chance, the mAP of a random ranking;
+- ``missing``: the MMAE fed one modality against PCA of that modality alone (ARI, mean over the
+  modalities): does joint training help when the other modalities are missing?
+- ``ood``: OOD detection AUROC (distance to the nearest class centroid) of the MMAE against the
+  fusion PCA; not measured when the data have no OOD split.
+
+:func:`verdicts` turns the measurements of several data sets into one table, questions as rows,
+data sets as columns, each cell a verdict with its seed spread; :func:`survival` says which
+verdicts hold on every data set.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmae.artifacts import resolve_dir, run_key
+from mmae.baselines import PCA_DIMS, pca_project
+from mmae.data import Features, load_features, standardize
+from mmae.evaluation import format_mean_std, ood_auroc_score, retrieval_scores
+from mmae.findings import verdict
+from mmae.metrics import N_INIT, cluster_scores
+from mmae.study import Zoo, embed, load_or_train_zoo, load_table, save_table, tuned
+from mmae.train import TrainConfig
+
+MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
+QUESTIONS = {
+    "linear": "MMAE vs the best linear baseline (K-Means ARI)",
+    "contrastive": "MMAE vs the contrastive model (K-Means ARI)",
+    "retrieval": "Do the MMAE's encoders agree? (retrieval mAP vs chance)",
+    "missing": "One modality left: MMAE vs that modality's PCA (ARI)",
+    "ood": "OOD detection: MMAE vs fusion PCA (AUROC)",
+}
+
+
+def chance_map(y_query: np.ndarray, y_gallery: np.ndarray) -> float:
+    """Expected mAP of a random ranking, to first order: the mean share of the gallery that is
+    relevant to a query (same class). 1 / (number of classes) for balanced classes."""
+    share = pd.Series(y_gallery).value_counts(normalize=True)
+    return float(share.reindex(y_query).fillna(0.0).mean())
+
+
+def measure(features: Features, zoo: Zoo, n_init: int = N_INIT) -> pd.DataFrame:
+    """Every question of :data:`QUESTIONS` on ``features`` (standardised) with the models of
+    ``zoo`` (it must hold :data:`MODELS`): one row per question, seed and side (``"mmae"`` or
+    ``"reference"``) with its value, and ``reference``, what the MMAE was compared with."""
+    missing = [n for n in MODELS if n not in zoo.models]
+    if missing:
+        raise ValueError(f"zoo: robustness needs the models {MODELS}; missing {missing}")
+    xtr, xte, ytr, yte = features.x["train"], features.x["test"], features.y["train"], features.y["test"]
+    mods, k = features.modalities, features.n_classes
+    rows = []
+
+    def add(question, seed, mmae, reference, what):
+        rows.extend([{"question": question, "seed": seed, "side": "mmae", "value": float(mmae), "reference": what},
+                     {"question": question, "seed": seed, "side": "reference", "value": float(reference),
+                      "reference": what}])
+
+    for i, seed in enumerate(zoo.seeds):
+        mmae, contrastive, fusion = (zoo.models[n][i] for n in MODELS)
+        ari = lambda z: cluster_scores(z, yte, k, n_init, seed)["ari"]  # noqa: E731
+        pca = {m: ari(pca_project(xtr[m], xte[m], PCA_DIMS.get(m, 50), seed)) for m in mods}
+        baselines = pca | {"fusion PCA": ari(embed(fusion, xte))}
+        best = max(baselines, key=baselines.get)
+        fused = ari(embed(mmae, xte))
+        add("linear", seed, fused, baselines[best], f"best linear baseline ({best})")
+        add("contrastive", seed, fused, ari(embed(contrastive, xte)), "contrastive model")
+        emb = {m: embed(mmae, {m: xte[m]}) for m in mods}
+        maps = [retrieval_scores(emb[a], emb[b], yte, yte)["map"] for a, b in itertools.permutations(mods, 2)]
+        add("retrieval", seed, np.mean(maps), chance_map(yte, yte), "chance")
+        add("missing", seed, np.mean([ari(emb[m]) for m in mods]), np.mean(list(pca.values())),
+            "PCA of the same modality")
+        if "ood" in features.x:
+            z_tr, z_ood = embed(mmae, xtr), embed(mmae, features.x["ood"])
+            f_tr, f_te, f_ood = (embed(fusion, features.x[s]) for s in ("train", "test", "ood"))
+            add("ood", seed, ood_auroc_score(z_tr, ytr, embed(mmae, xte), z_ood),
+                ood_auroc_score(f_tr, ytr, f_te, f_ood), "fusion PCA")
+    return pd.DataFrame(rows, columns=["question", "seed", "side", "value", "reference"])
+
+
+def differences(measured: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """MMAE minus reference per data set, question and seed (columns data, question, seed, value),
+    the numbers behind every cell of :func:`verdicts`, for a figure."""
+    rows = []
+    for name, table in measured.items():
+        wide = table.pivot_table(index=["question", "seed"], columns="side", values="value").reset_index()
+        wide["value"] = wide["mmae"] - wide["reference"]
+        rows.append(wide.assign(data=name)[["data", "question", "seed", "value"]])
+    out = pd.concat(rows, ignore_index=True)
+    order = {q: i for i, q in enumerate(QUESTIONS)}  # the questions in the book's order
+    out = out.sort_values("question", key=lambda q: q.map(order), kind="stable", ignore_index=True)
+    return out.assign(question=out["question"].map(QUESTIONS))
+
+
+def calibration(features: dict[str, Features], n_init: int = N_INIT) -> pd.DataFrame:
+    """The Table II check of data sets of LUMA's shape: K-Means ARI at k = 42 of PCA of each
+    modality (the paper's protocol), one column per data set, and the paper's ARI beside them."""
+    from mmae.baselines import single_modality_table
+    from mmae.paper import TABLE2, TABLE2_K
+
+    out = TABLE2.set_index("modality")[["ari"]].rename(columns={"ari": "paper (LUMA)"})
+    for name, f in features.items():
+        t = single_modality_table(f, ks=[TABLE2_K], n_init=n_init)
+        out[name] = t.set_index("modality")["ari"].round(3)
+    out.index.name = f"ARI at k = {TABLE2_K}"
+    return out
+
+
+def _cell(g: pd.DataFrame, digits: int = 3) -> str:
+    a, b = (g.loc[g["side"] == side, "value"].to_numpy() for side in ("mmae", "reference"))
+    fmt = lambda v: format_mean_std(v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, digits)  # noqa: E731
+    return f"{verdict(a, b)} ({fmt(a)} vs {fmt(b)})"
+
+
+def verdicts(measured: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
+    """Questions as rows, data sets (the keys of ``measured``, tables of :func:`measure`) as
+    columns; each cell "MMAE <verdict> the reference (mean ± std over seeds of both)", the verdict
+    of :func:`mmae.findings.verdict`; "not measured" where a data set cannot answer (no OOD split)."""
+    out = pd.DataFrame(index=list(QUESTIONS.values()), columns=list(measured), dtype=object)
+    for name, table in measured.items():
+        for q, label in QUESTIONS.items():
+            g = table[table["question"] == q]
+            out.loc[label, name] = _cell(g, digits) if len(g) else "not measured"
+    out.index.name = "question (MMAE is ... the reference)"
+    return out
+
+
+def survival(table: pd.DataFrame) -> str:
+    """Markdown bullets: for every question, whether its verdict (the words before the numbers)
+    is the same on every data set that answers it (it survives) or changes (a property of the data)."""
+    lines = []
+    for question, row in table.iterrows():
+        said = {c: v.split(" (")[0] for c, v in row.items() if v != "not measured"}
+        if not said:
+            continue
+        kinds = sorted(set(said.values()))
+        if len(said) == 1:
+            (name, v), = said.items()
+            lines.append(f"- **{question}**: *{v}* on {name}, the only data set that answers it: one data "
+                         "set cannot tell whether this survives.")
+        elif len(kinds) == 1:
+            lines.append(f"- **{question}**: the MMAE is *{kinds[0]}* the reference on all {len(said)} "
+                         "data sets: this conclusion survives the change of data.")
+        else:
+            where = "; ".join(f"*{v}* on {', '.join(c for c in said if said[c] == v)}" for v in kinds)
+            lines.append(f"- **{question}**: {where}. A property of the data, not of the method.")
+    return "\n".join(lines)
+
+
+def folder_name(data: str) -> str:
+    """The artifacts sub-folder of one data set: ``"synthetic:low_snr"`` -> ``"synthetic-low_snr"``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(data)).strip("-.") or "data"
+
+
+def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path, n_init: int = N_INIT,
+        tune: bool = True, data_seed: int = 0, environ: bool = False, progress: bool = True
+        ) -> tuple[Features, pd.DataFrame, dict]:
+    """Load ``data`` (``environ`` False: ``"real"`` is the committed set whatever ``MMAE_DATA``
+    says), train or load :data:`MODELS` with ``cfg`` (their knobs chosen on validation when
+    ``tune``), and :func:`measure` them. Models and the table are cached in
+    ``artifacts_dir/robustness/{folder_name(data)}/``, under keys of code, data and parameters.
+    Returns the standardised features, the :func:`measure` table and the tuned choices."""
+    features = standardize(load_features(data, seed=data_seed, environ=environ))
+    out = resolve_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
+    chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
+    zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
+    key = run_key(zoo.key, {"n_init": n_init})
+    try:
+        table = load_table(out, "robustness", key)
+    except (FileNotFoundError, ValueError):
+        table = measure(features, zoo, n_init)
+        save_table(table, out, "robustness", key)
+    return features, table, chosen
+
+
+def _label(spec: str) -> str:
+    if spec == "real":
+        return "real media"
+    if spec.startswith("synthetic"):
+        return "synthetic: " + (spec.partition(":")[2] or "nuisance")
+    return f"yours: {Path(spec).name}"
+
+
+def columns(data: str, data_sets: list[str]) -> pd.DataFrame:
+    """The data sets compared: ``data_sets`` (``"real"`` always the committed set), then ``data``
+    when it is another one (a bundle folder, or ``"real"`` while ``MMAE_DATA`` names a bundle).
+    Columns label, spec (for :func:`mmae.data.load_features`) and environ."""
+    import os
+
+    if isinstance(data_sets, str) or not data_sets:
+        raise ValueError(f"data_sets must be a non-empty list of data names, got {data_sets!r}")
+    rows = [(_label(d), d, False) for d in dict.fromkeys(data_sets)]
+    env = os.environ.get("MMAE_DATA") if str(data) == "real" else None
+    if env:
+        rows.append((_label(env), "real", True))
+    elif str(data) not in data_sets:
+        rows.append((_label(str(data)), str(data), True))
+    return pd.DataFrame(rows, columns=["label", "spec", "environ"])
+
+
+def data_table(features: dict[str, Features], epochs: dict[str, int], chosen: dict[str, dict]) -> pd.DataFrame:
+    """What every column is: the data's name, classes, rows per split, training epochs and the
+    contrastive temperature chosen on validation (the default when not tuned)."""
+    rows = []
+    for label, f in features.items():
+        t = chosen.get(label, {}).get("contrastive", {}).get("temperature")
+        rows.append({"data set": label, "what": f.name, "classes": f.n_classes,
+                     **{f"{s} rows": len(f.y[s]) if s in f.y else 0 for s in ("train", "test", "ood")},
+                     "epochs": epochs[label], "temperature": "default" if t is None else t})
+    return pd.DataFrame(rows).set_index("data set")

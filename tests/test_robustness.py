@@ -1,0 +1,98 @@
+"""mmae.robustness: the headline questions per data set, verdict tables and what survives."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmae import robustness
+from mmae.baselines import pca_project
+from mmae.data import Features, standardize
+from mmae.metrics import cluster_scores
+from mmae.study import embed, load_or_train_zoo
+from mmae.synthetic import make_synthetic
+from mmae.train import TrainConfig
+
+
+def measured(values: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
+    """A :func:`robustness.measure` table from {question: (mmae per seed, reference per seed)}."""
+    rows = [{"question": q, "seed": s, "side": side, "value": v, "reference": "ref"}
+            for q, (a, b) in values.items() for side, vs in (("mmae", a), ("reference", b)) for s, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def test_chance_map_is_the_relevant_share():
+    assert robustness.chance_map(np.arange(4).repeat(5), np.arange(4).repeat(5)) == 0.25
+    # gallery: class 0 is 3/4, class 1 is 1/4; queries: two of class 0, one of class 1, one of class 2 (absent)
+    assert robustness.chance_map(np.array([0, 0, 1, 2]), np.array([0, 0, 0, 1])) == pytest.approx((0.75 * 2 + 0.25) / 4)
+
+
+def test_verdicts_and_survival_follow_the_numbers():
+    a = measured({"linear": ([0.8, 0.82], [0.5, 0.5]), "retrieval": ([0.3, 0.31], [0.1, 0.1])})
+    b = measured({"linear": ([0.2, 0.22], [0.5, 0.5]), "retrieval": ([0.3, 0.32], [0.1, 0.1]),
+                  "ood": ([0.6, 0.7], [0.64, 0.66])})
+    table = robustness.verdicts({"A": a, "B": b})
+    assert list(table.columns) == ["A", "B"] and list(table.index) == list(robustness.QUESTIONS.values())
+    linear, retrieval, ood = (robustness.QUESTIONS[q] for q in ("linear", "retrieval", "ood"))
+    assert table.loc[linear, "A"] == "above (0.810 ± 0.014 vs 0.500 ± 0.000)"
+    assert table.loc[linear, "B"] == "below (0.210 ± 0.014 vs 0.500 ± 0.000)"
+    assert table.loc[ood, "A"] == "not measured" and table.loc[ood, "B"].startswith("within the spread of (0.650")
+    said = robustness.survival(table)
+    assert f"- **{retrieval}**: the MMAE is *above* the reference on all 2 data sets" in said
+    assert f"- **{linear}**: *above* on A; *below* on B. A property of the data, not of the method." in said
+    assert f"- **{ood}**: *within the spread of* on B, the only data set that answers it: one data set cannot" in said
+    # the same recap on outcomes that agree says something else
+    assert "A property of the data" not in robustness.survival(robustness.verdicts({"A": a, "A2": a}))
+
+
+def test_differences_are_mmae_minus_reference():
+    d = robustness.differences({"A": measured({"linear": ([0.8, 0.6], [0.5, 0.5])})})
+    assert d["value"].round(6).tolist() == [0.3, 0.1] and set(d["data"]) == {"A"}
+    assert set(d["question"]) == {robustness.QUESTIONS["linear"]}
+
+
+@pytest.fixture(scope="module")
+def small():
+    x, y = make_synthetic(seed=1, n_train_per_class=6, n_test_per_class=3, n_ood=24,
+                          dims={"image": 50, "audio": 12, "text": 10}, variant="low_snr")
+    return standardize(Features(x, y, "small", True))
+
+
+def test_measure_values(small, tmp_path, one_thread):
+    cfg = TrainConfig(latent_dim=4, epochs=1, device="cpu")
+    zoo = load_or_train_zoo(small, cfg, [0, 1], robustness.MODELS, tmp_path, progress=False)
+    t = robustness.measure(small, zoo, n_init=2)
+    assert t.groupby("question").size().to_dict() == {q: 4 for q in robustness.QUESTIONS}
+    ref = t[t["side"] == "reference"].set_index(["question", "seed"])["value"]
+    assert ref["retrieval", 0] == ref["retrieval", 1] == pytest.approx(1 / 42)
+    xtr, xte, yte = small.x["train"], small.x["test"], small.y["test"]
+    pca = [cluster_scores(pca_project(xtr[m], xte[m], 50, 1), yte, 42, 2, 1)["ari"] for m in small.modalities]
+    assert ref["missing", 1] == pytest.approx(np.mean(pca))
+    fused = t[(t["side"] == "mmae") & (t["question"] == "linear")].set_index("seed")["value"]
+    assert fused[0] == pytest.approx(cluster_scores(embed(zoo.models["mmae"][0], xte), yte, 42, 2, 0)["ari"])
+    no_ood = Features({s: small.x[s] for s in ("train", "test")}, {s: small.y[s] for s in ("train", "test")},
+                      "no ood", True, True)
+    assert "ood" not in set(robustness.measure(no_ood, zoo, n_init=2)["question"])
+    with pytest.raises(ValueError, match=r"zoo: robustness needs the models .* missing \['fusion_pca'\]"):
+        robustness.measure(small, load_or_train_zoo(small, cfg, [0], ["mmae", "contrastive"], tmp_path, False), 2)
+
+
+def test_columns(monkeypatch):
+    monkeypatch.delenv("MMAE_DATA", raising=False)
+    c = robustness.columns("real", ["real", "synthetic", "synthetic:low_snr"])
+    assert c["label"].tolist() == ["real media", "synthetic: nuisance", "synthetic: low_snr"]
+    assert not c["environ"].any()
+    c = robustness.columns("/data/my_bundle", ["real"])
+    assert c.values.tolist() == [["real media", "real", False], ["yours: my_bundle", "/data/my_bundle", True]]
+    monkeypatch.setenv("MMAE_DATA", "/data/archive")
+    assert robustness.columns("real", ["real"]).values.tolist()[-1] == ["yours: archive", "real", True]
+    for bad in ("real", []):
+        with pytest.raises(ValueError, match="data_sets must be a non-empty list"):
+            robustness.columns("real", bad)
+    assert robustness.folder_name("synthetic:low_snr") == "synthetic-low_snr"
+    assert robustness.folder_name("/a b/../c") == "a-b-..-c"
+
+
+def test_data_table(small):
+    t = robustness.data_table({"S": small}, {"S": 3}, {"S": {"contrastive": {"temperature": 0.05}}})
+    assert t.loc["S"].to_dict() == {"what": "small", "classes": 42, "train rows": 252, "test rows": 126,
+                                    "ood rows": 24, "epochs": 3, "temperature": 0.05}
+    assert robustness.data_table({"S": small}, {"S": 3}, {"S": {}}).loc["S", "temperature"] == "default"
