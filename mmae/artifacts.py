@@ -10,14 +10,17 @@ Files in ``artifacts_dir`` (default ``artifacts/`` at the repository root):
 ``table3_fusion.csv``               fusion PCA + K-Means, every weight triple and k (02_baselines)
 ``table4_mmae.csv``                 K-Means on the MMAE test latents, every k (04_evaluate)
 ``zoo/{model}_z{latent_dim}.pt``    every seed of one compared model, with its run key (07-14)
+``robustness/{data set}/``          the zoo, tuning and table of one data set of chapter 15
 ``beyond_{question}.csv``           per-seed tables of chapters 08-12, tagged with the zoo's key
 ``scorecard.csv``                   every model x every question, mean ± std (14_scorecard)
 ``sweeps/{param}={value}/``         papermill runs of 03_train and ``sweeps.csv`` (13_sweeps)
 ``fig*.png``                        the figures shown in the book
 ==================================  ===========================================================
 
-Every cached result carries a *run key*: a sha256 of the ``mmae`` source code, the data
-fingerprint and the parameters, so a change to any of them can never be served stale.
+Every cached result carries a *run key*: a sha256 of the ``mmae`` source it depends on
+(:data:`TRAINING_CODE` for trained models, :data:`RESULT_CODE` for tables computed from them), the
+data fingerprint and the parameters, so a change to any of them can never be served stale, while
+an edit to a figure or a sentence keeps every trained model.
 """
 from __future__ import annotations
 
@@ -46,18 +49,32 @@ def resolve_dir(artifacts_dir: str | Path) -> Path:
     return path
 
 
-def code_version() -> str:
-    """sha256 over the source of every ``mmae`` module (path and content)."""
+# What a cached result depends on, as paths under mmae/: a cosmetic edit elsewhere (a figure, a
+# sentence of a finding, the benchmark) keeps every cache; an edit here invalidates what depends on it.
+TRAINING_CODE = ("data", "models", "training", "device.py")  # trained weights and their histories
+RESULT_CODE = TRAINING_CODE + ("evaluation", "study", "baselines.py", "paper.py")  # tables computed from models
+EXTRACTION_CODE = ("luma", "data", "device.py")  # LUMA's features extracted by mmae.luma
+
+
+def code_version(parts: tuple[str, ...] = TRAINING_CODE) -> str:
+    """sha256 over the source of the ``mmae`` modules under ``parts`` (folders or files relative
+    to the package; path and content of every ``.py``)."""
+    root = Path(mmae.__file__).parent
+    files = set()
+    for part in parts:
+        path = root / part
+        files |= set(path.rglob("*.py")) if path.is_dir() else {path} if path.exists() else set()
     h = hashlib.sha256()
-    for f in sorted(Path(mmae.__file__).parent.rglob("*.py")):
-        h.update(f.name.encode())
+    for f in sorted(files):
+        h.update(f.relative_to(root).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def run_key(data_fingerprint: str, params: dict) -> str:
-    """The key of a cached result: code version + data fingerprint + parameters (JSON, sorted)."""
-    blob = json.dumps({"code": code_version(), "data": data_fingerprint, "params": params},
+def run_key(data_fingerprint: str, params: dict, code: tuple[str, ...] = TRAINING_CODE) -> str:
+    """The key of a cached result: the version of the ``code`` it depends on + data fingerprint +
+    parameters (JSON, sorted)."""
+    blob = json.dumps({"code": code_version(code), "data": data_fingerprint, "params": params},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

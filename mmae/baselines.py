@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.decomposition import PCA
 
 from mmae.data import Features, standardize
-from mmae.metrics import N_INIT, kmeans_grid
+from mmae.evaluation import N_INIT, kmeans_grid
 from mmae.paper import ks_for
 
 PCA_DIMS = {"image": 50, "audio": 256, "text": 256}  # paper, Sec. IV-A

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from mmae.data import Features, standardize
-from mmae.synthetic import make_synthetic
-from mmae.train import TrainConfig, pick_device, train, train_seeds
+from mmae.data.synthetic import make_synthetic
+from mmae.training import TrainConfig, pick_device, train, train_seeds
 
 
 def matmul_peak(device: torch.device, n: int = 2048, repeats: int = 10) -> float:

@@ -19,8 +19,8 @@
 # The paper trains on pre-extracted LUMA features (image 50-D, audio 1024-D, text 768-D) that are
 # not public. This chapter is the missing step: it turns a local copy of
 # [LUMA](https://github.com/bezirganyan/LUMA) (data on the Hugging Face dataset `bezirganyan/LUMA`)
-# into the feature bundle every other chapter reads, following LUMA's own code (`mmae.luma`,
-# `mmae.extract`):
+# into the feature bundle every other chapter reads, following LUMA's own code (`mmae.luma`, its
+# extractors in `mmae.luma.extract`):
 #
 # | step | what LUMA's code does | here |
 # |---|---|---|
@@ -97,7 +97,10 @@ import json
 
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, extract, luma, plots
+from mmae import artifacts, data as mdata, luma
+from mmae.luma import extract
+from mmae.report import plots
+from mmae.report.tables import summary_table
 
 out = artifacts.resolve_dir(artifacts_dir)
 cfg = luma.ExtractConfig(seed=seed, image_features=image_features, finetune_on=finetune_on,
@@ -156,7 +159,7 @@ luma.manifest_table(bundle)
 
 # %%
 features = mdata.load_features(bundle)
-mdata.summary_table(features).round(3)
+summary_table(features).round(3)
 
 # %% [markdown]
 # ## Recap

@@ -48,11 +48,12 @@ artifacts_dir = "artifacts"  # figures go here (relative paths start at the repo
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
+from mmae.report import tables
 from mmae.media import show
 
 out = artifacts.resolve_dir(artifacts_dir)
 features, manifest, samples = mdata.load_features("real"), show.load_manifest(), show.load_samples()
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Where every part comes from, the sha256 of what was read (first 12 hex digits), and its licence.
@@ -66,7 +67,7 @@ show.sources_table(manifest)
 # Rows, dimensions and classes of every split and modality, as loaded.
 
 # %%
-mdata.summary_table(features).round(3)
+tables.summary_table(features).round(3)
 
 # %% [markdown]
 # A few of the images: CIFAR-10's 32 x 32 photographs, upsampled to 224 x 224 for the encoder.

@@ -33,18 +33,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, information, paper
+from mmae import artifacts, data as mdata, paper
+from mmae.report import tables
+from mmae.study import information
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Every split and modality, as loaded (and validated: equal row counts across modalities and
 # labels, float features, finite values, integer labels).
 
 # %%
-mdata.summary_table(features).round(3)
+tables.summary_table(features).round(3)
 
 # %% [markdown]
 # The paper's Table I, for comparison. The paper says 50 classes with 420 train and 84 test

@@ -37,14 +37,15 @@ artifacts_dir = "artifacts"  # tables and figures go here (relative paths start 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import artifacts, baselines, data as mdata, paper, plots
+from mmae import artifacts, baselines, data as mdata, paper
+from mmae.report import plots, tables
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
 fusion_weights = fusion_weights or baselines.fusion_weights_grid(features.dims)
 table3_weights = table3_weights or [1.0] * len(features.modalities)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # ## Single modality (Table II)

@@ -33,7 +33,7 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of the initialisation and of the data order (paper: 42)
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop): same trajectory
+engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
 n_seeds = 1  # > 1 also trains seeds seed+1, ... together and saves each run in artifacts_dir/seed{s}/
 artifacts_dir = "artifacts"  # checkpoint, latents and figures go here (relative to the repository root)
 
@@ -42,14 +42,15 @@ from dataclasses import replace
 
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, findings, plots
-from mmae.train import TrainConfig, pick_device, save_run, train, train_seeds
+from mmae import artifacts, data as mdata
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig, pick_device, save_run, train, train_seeds
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
                   lr=lr, seed=seed, device=device, engine=engine)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 print(cfg, "| device:", pick_device(device))
 
 # %% [markdown]

@@ -32,7 +32,7 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of training, K-Means and PCA (paper: 42)
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop): same trajectory
+engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
 ks = None  # K-Means clusters; None: the grid of the paper 30, 40, 42, 50, 60 at the same ratios to the class count
 n_init = 10  # K-Means restarts
 artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
@@ -41,16 +41,17 @@ artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative t
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, findings, paper, plots
-from mmae.metrics import kmeans_grid
-from mmae.train import TrainConfig, encode, load_or_train
+from mmae import artifacts, data as mdata, paper
+from mmae.report import findings, plots, tables
+from mmae.evaluation import kmeans_grid
+from mmae.training import TrainConfig, encode, load_or_train
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
                   lr=lr, seed=seed, device=device, engine=engine)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 model, history = load_or_train(features, cfg, out)
 
 # %% [markdown]

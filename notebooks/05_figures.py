@@ -31,7 +31,7 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of training, t-SNE, UMAP and the subsample
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.ensemble) or "reference" (the plain loop): same trajectory
+engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
 points = 4200  # test rows mapped in Figs. 3-4 (all 4,200 by default)
 points_per_modality = 1000  # test rows per modality in Fig. 5 (3 x this many points)
 perplexity = 30.0  # t-SNE perplexity
@@ -43,15 +43,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, plots
-from mmae.metrics import knn_agreement
-from mmae.train import TrainConfig, encode, load_or_train
+from mmae import artifacts, data as mdata
+from mmae.report import plots, tables
+from mmae.evaluation import knn_agreement
+from mmae.training import TrainConfig, encode, load_or_train
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
                   lr=lr, seed=seed, device=device, engine=engine)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 model, _ = load_or_train(features, cfg, out)
 rng = np.random.default_rng(seed)
 rows = np.sort(rng.choice(len(features.y["test"]), min(points, len(features.y["test"])), replace=False))

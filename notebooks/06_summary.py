@@ -30,12 +30,13 @@ artifacts_dir = "artifacts"  # where notebooks 2 and 4 wrote their tables (relat
 # %%
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, findings, paper, plots
+from mmae import artifacts, data as mdata, paper
+from mmae.report import findings, plots, tables
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
 k = k or paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Every method: the paper (LUMA, k = 42) and here (the data named in the header, k = the number

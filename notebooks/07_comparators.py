@@ -52,7 +52,7 @@
 # - **fusion PCA (baseline)**: the paper's Table III fusion with weights (1, 1, 1), missing
 #   modalities imputed with their mean.
 #
-# Each model is trained once per seed, all seeds together (`mmae.train.train_seeds`), and cached
+# Each model is trained once per seed, all seeds together (`mmae.training.train_seeds`), and cached
 # in `artifacts_dir/zoo/` under a key of code, data and parameters, so the later chapters load it.
 # The default build trains for `epochs = 5` to keep the book fast; chapter 13 measures what more
 # epochs change.
@@ -68,7 +68,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
@@ -77,19 +77,20 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Each comparator's own knob (the MVAE's `beta`, the contrastive `temperature`, the MMAE variants'
 # alignment strength and modality dropout) was chosen on a validation slice of train (20 %,
 # stratified; never the test split): K-Means ARI of the validation embeddings at k = the number of
-# classes, for every value of a small grid (`mmae.tuning.GRIDS`). The values the zoo was trained with:
+# classes, for every value of a small grid (`mmae.study.tuning.GRIDS`). The values the zoo was trained with:
 
 # %%
 pd.DataFrame([{"model": study.MODEL_LABELS[n], "parameter": p, "chosen": v}
@@ -101,7 +102,7 @@ pd.DataFrame([{"model": study.MODEL_LABELS[n], "parameter": p, "chosen": v}
 # decoder. A curve still falling at the last epoch means the budget, not the model, set the result.
 
 # %%
-curves = study.labelled(study.loss_curves(zoo))
+curves = tables.labelled(study.loss_curves(zoo))
 plots.plot_seed_lines(curves[curves["metric"] != "InfoNCE"], "epoch", "model", out / "fig7_loss_curves.png",
                       title=f"Reconstruction loss per epoch ({features.name})", ylabel="MSE", panel="metric");
 
@@ -119,7 +120,7 @@ if (curves["metric"] == "InfoNCE").any():
 
 # %%
 final = study.final_losses(zoo)
-study.spread(final, [])
+tables.spread(final, [])
 
 # %% [markdown]
 # Does weighting Eq. (3) by dimension let the large modalities dominate? Test MSE per modality,

@@ -40,7 +40,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 metric = "cosine"  # similarity used to rank: "cosine" or "euclidean"
@@ -50,13 +50,14 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 import numpy as np
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Retrieval for every model, seed and ordered pair of modalities.
@@ -64,19 +65,19 @@ display(Markdown(mdata.banner(features)))
 # %%
 table = study.retrieval_table(zoo, features, metric=metric)
 study.save_table(table, out, "retrieval", zoo.key)
-study.spread(table[table["metric"] == "map"], ["query", "gallery"])
+tables.spread(table[table["metric"] == "map"], ["query", "gallery"])
 
 # %% [markdown]
 # Averaged over the pairs: every retrieval metric per model (mean ± std over seeds).
 
 # %%
-study.spread(study.pair_mean(table, ["query", "gallery"]), [])
+tables.spread(tables.pair_mean(table, ["query", "gallery"]), [])
 
 # %% [markdown]
 # mAP per pair and model; the dashed line is chance (one over the number of classes).
 
 # %%
-fig = plots.plot_seed_bars(study.labelled(table[table["metric"] == "map"]).assign(
+fig = plots.plot_seed_bars(tables.labelled(table[table["metric"] == "map"]).assign(
     pair=lambda t: t["query"] + " -> " + t["gallery"]), "pair", "model", out / "fig8_retrieval_map.png",
     title=f"Cross-modal retrieval mAP, relevant = same class ({features.name})", ylabel="mAP")
 fig.axes[0].axhline(1 / len(np.unique(features.y["test"])), color="k", ls="--", lw=1);

@@ -35,24 +35,25 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
-n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
 k = k or features.n_classes
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # ARI, NMI and probe accuracy per subset (mean ± std over seeds).
@@ -60,19 +61,19 @@ display(Markdown(mdata.banner(features)))
 # %%
 table = study.subset_table(zoo, features, k, n_init)
 study.save_table(table, out, "subsets", zoo.key)
-study.spread(table[table["metric"] == "probe_accuracy"], ["subset"])
+tables.spread(table[table["metric"] == "probe_accuracy"], ["subset"])
 
 # %% [markdown]
 # K-Means ARI per subset.
 
 # %%
-study.spread(table[table["metric"] == "ari"], ["subset"])
+tables.spread(table[table["metric"] == "ari"], ["subset"])
 
 # %% [markdown]
 # Probe accuracy per subset and model: how much class information each subset keeps.
 
 # %%
-plots.plot_seed_bars(study.labelled(table[table["metric"] == "probe_accuracy"]), "subset", "model",
+plots.plot_seed_bars(tables.labelled(table[table["metric"] == "probe_accuracy"]), "subset", "model",
                      out / "fig9_subsets_probe.png", title=f"Linear probe accuracy by modalities present ({features.name})",
                      ylabel="test accuracy");
 
@@ -83,13 +84,13 @@ plots.plot_seed_bars(study.labelled(table[table["metric"] == "probe_accuracy"]),
 # %%
 cross = study.cross_modal_table(zoo, features)
 study.save_table(cross, out, "cross_modal", zoo.key)
-study.spread(cross, ["source", "target"])
+tables.spread(cross, ["source", "target"])
 
 # %% [markdown]
 # The same as a figure: prediction skill per (source -> target) pair.
 
 # %%
-plots.plot_seed_bars(study.labelled(cross).assign(pair=lambda t: t["source"] + " -> " + t["target"]), "pair", "model",
+plots.plot_seed_bars(tables.labelled(cross).assign(pair=lambda t: t["source"] + " -> " + t["target"]), "pair", "model",
                      out / "fig9_cross_modal.png", title=f"Cross-modal prediction skill ({features.name})",
                      ylabel="1 - MSE / MSE(mean)");
 

@@ -33,25 +33,26 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
-n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 sigmas = [0.0, 0.5, 1.0, 2.0]  # noise standard deviations, in feature standard deviations
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
 k = k or features.n_classes
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # ARI and probe accuracy for every model, seed, corrupted modality and noise level.
@@ -59,13 +60,13 @@ display(Markdown(mdata.banner(features)))
 # %%
 table = study.noise_table(zoo, features, sigmas, k, n_init)
 study.save_table(table, out, "noise", zoo.key)
-study.spread(table[table["metric"] == "probe_accuracy"], ["modality", "sigma"])
+tables.spread(table[table["metric"] == "probe_accuracy"], ["modality", "sigma"])
 
 # %% [markdown]
 # Probe accuracy against noise, one panel per corrupted modality.
 
 # %%
-plots.plot_seed_lines(study.labelled(table[table["metric"] == "probe_accuracy"]), "sigma", "model",
+plots.plot_seed_lines(tables.labelled(table[table["metric"] == "probe_accuracy"]), "sigma", "model",
                       out / "fig10_noise_probe.png", title=f"Probe accuracy under noise ({features.name})",
                       ylabel="test accuracy", panel="modality");
 
@@ -73,7 +74,7 @@ plots.plot_seed_lines(study.labelled(table[table["metric"] == "probe_accuracy"])
 # K-Means ARI against noise.
 
 # %%
-plots.plot_seed_lines(study.labelled(table[table["metric"] == "ari"]), "sigma", "model",
+plots.plot_seed_lines(tables.labelled(table[table["metric"] == "ari"]), "sigma", "model",
                       out / "fig10_noise_ari.png", title=f"K-Means ARI under noise ({features.name})",
                       ylabel="ARI", panel="modality");
 

@@ -35,7 +35,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 n_neighbors = 10  # labelled neighbours that vote
@@ -44,13 +44,14 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # Top-1 and top-5 accuracy per subset of modalities present (mean ± std over seeds).
@@ -58,19 +59,19 @@ display(Markdown(mdata.banner(features)))
 # %%
 table = study.tagging_table(zoo, features, n_neighbors)
 study.save_table(table, out, "tagging", zoo.key)
-study.spread(table[table["metric"] == "top1"], ["subset"])
+tables.spread(table[table["metric"] == "top1"], ["subset"])
 
 # %% [markdown]
 # Top-5 accuracy.
 
 # %%
-study.spread(table[table["metric"] == "top5"], ["subset"])
+tables.spread(table[table["metric"] == "top5"], ["subset"])
 
 # %% [markdown]
 # Top-1 accuracy per subset and model.
 
 # %%
-plots.plot_seed_bars(study.labelled(table[table["metric"] == "top1"]), "subset", "model",
+plots.plot_seed_bars(tables.labelled(table[table["metric"] == "top1"]), "subset", "model",
                      out / "fig11_tagging_top1.png", title=f"Tagging top-1 accuracy, library = train, all modalities ({features.name})",
                      ylabel="top-1 accuracy");
 

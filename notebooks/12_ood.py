@@ -33,22 +33,23 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, plots, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, plots, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # OOD clustering and detection per model (mean ± std over seeds).
@@ -56,14 +57,14 @@ display(Markdown(mdata.banner(features)))
 # %%
 table = study.ood_table(zoo, features, n_init)
 study.save_table(table, out, "ood", zoo.key)
-study.spread(table, []) if len(table) else Markdown(f"*{features.name} has no OOD split: nothing to measure.*")
+tables.spread(table, []) if len(table) else Markdown(f"*{features.name} has no OOD split: nothing to measure.*")
 
 # %% [markdown]
 # The same as a figure.
 
 # %%
 if len(table):
-    plots.plot_seed_bars(study.labelled(table), "metric", "model", out / "fig12_ood.png", ylabel="score",
+    plots.plot_seed_bars(tables.labelled(table), "metric", "model", out / "fig12_ood.png", ylabel="score",
                          title=f"Unseen classes: clustering and detection ({features.name})");
 
 # %% [markdown]

@@ -38,18 +38,19 @@ n_seeds = 5  # seeds per run, trained together: seed, seed + 1, ...
 seed = 0  # first seed
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
-n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to the repository root)
 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, plots, study
+from mmae import artifacts, data as mdata, study
+from mmae.report import plots, tables
 
 out = artifacts.resolve_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 k = k or features.n_classes
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 notebook = artifacts.project_root() / "notebooks" / "03_train.ipynb"
 
 # %% [markdown]
@@ -66,7 +67,7 @@ runs.drop(columns="folder")
 # %%
 table = study.sweep_table(runs, features, k, n_init)
 table.to_csv(out / "sweeps.csv", index=False)
-study.spread(table, [], index=("parameter", "setting"))
+tables.spread(table, [], index=("parameter", "setting"))
 
 # %% [markdown]
 # ARI against the latent size (band: one std over seeds).

@@ -31,7 +31,7 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 beta = 1.0  # weight of the MVAE's KL term
 temperature = 0.1  # InfoNCE temperature of the contrastive model
 tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.train.train_seeds)
+seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
 models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
 device = "auto"  # "auto" picks cuda, then mps, then cpu
 k = None  # unused here; kept so every chapter takes the same parameters
@@ -40,20 +40,21 @@ artifacts_dir = "artifacts"  # cached models and tables (relative to the reposit
 # %%
 from IPython.display import Markdown, display
 
-from mmae import data as mdata, findings, study
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.report import findings, tables
+from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
                   device=device, beta=beta, temperature=temperature)
 features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
-display(Markdown(mdata.banner(features)))
+display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # The scorecard.
 
 # %%
-tables = {q: study.load_table(out, q, zoo.key) for q in study.QUESTIONS}
-card = study.scorecard(tables, features.modalities)
+by_question = {q: study.load_table(out, q, zoo.key) for q in study.QUESTIONS}
+card = tables.scorecard(by_question, features.modalities)
 card.to_csv(out / "scorecard.csv")
 card
 

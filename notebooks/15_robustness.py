@@ -21,7 +21,7 @@
 # on. Here the book's headline questions are asked again on several data sets, side by side:
 #
 # - the **real media set** (chapter 0a), the default data;
-# - the three **synthetic variants** of `mmae.synthetic`, each calibrated so that PCA + K-Means
+# - the three **synthetic variants** of `mmae.data.synthetic`, each calibrated so that PCA + K-Means
 #   gives the paper's Table II ARIs (checked below), but carrying the class in different ways;
 # - **your bundle**, when `data` (or `MMAE_DATA`) names one.
 #
@@ -43,7 +43,7 @@
 #   nonlinear encoder has something to find that PCA cannot.
 #
 # Each question compares the MMAE with a reference, per training seed (definitions in
-# `mmae.robustness`). A cell says whether the MMAE is *above*, *below* or *within the spread of*
+# `mmae.study.robustness`). A cell says whether the MMAE is *above*, *below* or *within the spread of*
 # the reference (the means differ by no more than the larger standard deviation over seeds).
 
 # %% tags=["parameters"]
@@ -58,15 +58,16 @@ lr = 1e-3  # Adam learning rate (paper: 1e-3)
 tune = True  # choose the contrastive temperature on a validation slice of train
 seeds = [0, 1, 2]  # one model per seed, trained together
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-n_init = 10  # K-Means restarts, as in every chapter (mmae.metrics.N_INIT)
+n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # models and tables go to artifacts_dir/robustness/ (relative to the repository root)
 
 # %%
 from IPython.display import Markdown, display
 
-from mmae import plots, robustness
+from mmae.report import findings, plots
+from mmae.study import robustness
 from mmae.artifacts import resolve_dir
-from mmae.train import TrainConfig
+from mmae.training import TrainConfig
 
 columns = robustness.columns(data, data_sets)
 out = resolve_dir(artifacts_dir)
@@ -103,7 +104,7 @@ robustness.calibration({c: f for c, f in features.items() if f.n_classes == 42 a
 # and of its reference.
 
 # %%
-table = robustness.verdicts(measured)
+table = findings.verdicts(measured)
 table.to_csv(out / "robustness.csv")
 table
 
@@ -121,4 +122,4 @@ plots.plot_differences(robustness.differences(measured), out / "fig15_robustness
 # Which conclusions survive the change of data, computed from the table above:
 
 # %%
-display(Markdown(robustness.survival(table)))
+display(Markdown(findings.survival(table)))

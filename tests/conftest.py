@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from mmae.data import Features, standardize
-from mmae.synthetic import make_synthetic
+from mmae.data.synthetic import make_synthetic
 
 TINY_DIMS = {"image": 6, "audio": 10, "text": 8}
 

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mmae.data import Features, load_bundle, save_bundle
 from test_notebooks import SMALL, run
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
 BUDGET = {"03_train": {"epochs": 2}, "04_evaluate": {"epochs": 2}, "05_figures": {"epochs": 2},
           "13_sweeps": {"sweep_grid": {"epochs": [1, 2]}, "epochs": 1}}

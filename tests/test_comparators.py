@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmae.comparators import ContrastiveEncoders, MVAE, gaussian_kl, info_nce_loss, product_of_experts
-from mmae.ensemble import StackedMMAE, objective
-from mmae.train import TrainConfig, build_model, train_seeds
+from mmae.models import MVAE, ContrastiveEncoders, elbo, gaussian_kl, info_nce_loss, product_of_experts
+from mmae.training.stacked import StackedMMAE, objective
+from mmae.models import build_model
+from mmae.training import TrainConfig, train_seeds
 
 DIMS = {"image": 3, "text": 5}
 
@@ -52,7 +53,7 @@ def test_stacked_comparator_equals_each_model(kind):
     models = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        models.append(build_model(cfg, DIMS))
+        models.append(build_model(cfg.model, DIMS, cfg.latent_dim, cfg.hidden, cfg.fusion))
     net = StackedMMAE(models).eval()
     x = {"image": torch.randn(2, 6, 3), "text": torch.randn(2, 6, 5)}  # (S, B, d)
     h = net.encode_each(x)                                               # (M, S, B, out)
@@ -82,6 +83,9 @@ def test_mvae_objective_equals_unstacked_elbo(kind):
         targets = subset if kind == "mvae" else DIMS
         expected += sum(0.5 * (x_hat[m] - xs[m]).pow(2).sum(1).mean() for m in targets) + gaussian_kl(mu, logvar).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    readable = elbo(model, xs, cross_modal=kind == "mvae_cross")  # the single-model loss beside the model
+    assert readable.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert loss.item() == pytest.approx(readable.item(), rel=1e-5)
     assert logs["loss_image"].item() == pytest.approx((model.decode(model.encode(xs))["image"] - xs["image"]).pow(2).mean().item(), rel=1e-5)
 
 

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from mmae.data import (DEFAULT_DIMS, REAL_NAME, Features, banner, bundle_modalities, load_bundle, load_features,
-                       save_bundle, standardize, summary_table)
-from mmae.information import within_class_alignment
+from mmae.data import (DEFAULT_DIMS, REAL_NAME, Features, bundle_modalities, load_bundle, load_features,
+                       save_bundle, standardize)
+from mmae.report.tables import banner, summary_table
+from mmae.study.information import within_class_alignment
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmae.ensemble import StackedMMAE
-from mmae.model import MMAE
-from mmae.train import TrainConfig, train, train_seeds
+from mmae.training.stacked import StackedMMAE
+from mmae.models import MMAE
+from mmae.training import TrainConfig, train, train_seeds
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, seed=3, device="cpu")
 TRAIN_COLS = ["loss", "loss_image", "loss_audio", "loss_text"]
@@ -103,7 +103,7 @@ def test_benchmark_runs_tiny(capsys, tmp_path):
 
 def test_alignment_penalty_is_eq1_by_hand():
     """align * sum_m ||E_m(x_m) - z||^2 (mean over rows) added to Eq. (3), z the mean encoding."""
-    from mmae.ensemble import objective
+    from mmae.training.stacked import objective
 
     torch.manual_seed(0)
     model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4)).eval()
@@ -120,7 +120,7 @@ def test_alignment_penalty_is_eq1_by_hand():
 
 
 def test_modality_dropout_keeps_one_modality_and_only_in_training():
-    from mmae.ensemble import objective
+    from mmae.training.stacked import objective
 
     torch.manual_seed(0)
     model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4))

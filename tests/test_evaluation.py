@@ -9,14 +9,19 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import mmae.evaluation
-from mmae.evaluation import (add_gaussian_noise, average_precision, fit_linear_probe, format_mean_std,
-                             knn_tag_scores, linear_probe_score, mean_std, ood_auroc_score,
+import importlib
+from mmae.data import add_gaussian_noise
+from mmae.evaluation import (average_precision, fit_linear_probe, knn_tag_scores, linear_probe_score, ood_auroc_score,
                              prediction_skill_score, retrieval_scores, top_k_accuracy)
+from mmae.report.tables import format_mean_std, mean_std
 
 
-def test_docstring_examples():
-    assert doctest.testmod(mmae.evaluation).failed == 0
+@pytest.mark.parametrize("module", ["mmae.evaluation.clustering", "mmae.evaluation.retrieval", "mmae.evaluation.probe",
+                                    "mmae.evaluation.tagging", "mmae.evaluation.ood", "mmae.evaluation.prediction",
+                                    "mmae.report.tables", "mmae.report.findings"])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0
 
 
 # --- average precision and retrieval ---------------------------------------------------------

@@ -1,4 +1,4 @@
-"""mmae.extract on tiny inputs and tiny random models: exact shapes, values and every error path."""
+"""mmae.luma.extract on tiny inputs and tiny random models: exact shapes, values and every error path."""
 import copy
 import urllib.error
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmae import extract
-from mmae.extract import VGG11BN
+from mmae.luma import extract
+from mmae.luma.extract import VGG11BN
 
 SMALL = {"widths": (4, 4, 8, 8, 8, 8, 8, 8), "hidden": 16}
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -375,7 +375,7 @@ def test_load_pretrained_image_loads_the_downloaded_state(monkeypatch, tmp_path)
         return copy.deepcopy(source.state_dict())
 
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
-    monkeypatch.setattr(extract, "VGG11BN", lambda: VGG11BN(**SMALL))  # the full one is 500 MB
+    monkeypatch.setattr(extract.models, "VGG11BN", lambda: VGG11BN(**SMALL))  # the full one is 500 MB
     model, info = extract.load_pretrained("image", cache_dir=tmp_path)
     assert seen["url"] == extract.IMAGE_WEIGHTS_URL and seen["model_dir"] == tmp_path and seen["check_hash"]
     assert extract.model_fingerprint(model) == extract.model_fingerprint(source) and not model.training

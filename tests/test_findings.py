@@ -1,8 +1,8 @@
-"""mmae.findings: sentences computed from tables; the same recap on other outcomes says other things."""
+"""mmae.report.findings: sentences computed from tables; the same recap on other outcomes says other things."""
 import pandas as pd
 import pytest
 
-from mmae import findings
+from mmae.report import findings
 
 
 def long_table(values: dict[str, list[float]], metric: str = "map") -> pd.DataFrame:

@@ -1,9 +1,9 @@
-"""mmae.information: what each modality can tell, on data built to tell known things."""
+"""mmae.study.information: what each modality can tell, on data built to tell known things."""
 import numpy as np
 import pytest
 
 from mmae.data import Features
-from mmae.information import between_class_share, modality_table, what_the_data_can_tell
+from mmae.study.information import between_class_share, modality_table, what_the_data_can_tell
 
 
 def test_between_class_share_by_hand():

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from mmae import luma
+from mmae.luma import fetch
 from mmae.data import load_bundle, load_features, sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def tables(fixture_dir):
 
 @pytest.fixture(scope="module")
 def bundle(fixture_dir, tmp_path_factory):
-    from mmae import extract
+    from mmae.luma import extract
 
     return luma.build_bundle(fixture_dir, tmp_path_factory.mktemp("bundle"), FAST,
                              extract.tiny_models(seed=0), progress=False)
@@ -193,8 +194,8 @@ def test_download_from_local_mirrors(fixture_dir, tmp_path, monkeypatch):
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(fixture_dir / folder, arcname=folder)
         urls[folder] = archive.as_uri()
-    monkeypatch.setattr(luma, "SPLIT_INDEX_URL", (mirror / "splits").as_uri() + "/{}")
-    monkeypatch.setattr(luma, "CIFAR_URLS", urls)
+    monkeypatch.setattr(fetch, "SPLIT_INDEX_URL", (mirror / "splits").as_uri() + "/{}")  # read by download
+    monkeypatch.setattr(fetch, "CIFAR_URLS", urls)
     calls = []
 
     def fake_snapshot(repo_id, repo_type, local_dir):
@@ -216,7 +217,7 @@ def test_download_from_local_mirrors(fixture_dir, tmp_path, monkeypatch):
 
 
 def test_download_offline_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(luma, "SPLIT_INDEX_URL", "http://127.0.0.1:9/{}")  # nothing listens on port 9
+    monkeypatch.setattr(fetch, "SPLIT_INDEX_URL", "http://127.0.0.1:9/{}")  # nothing listens on port 9
     with pytest.raises(ConnectionError, match=r"could not download http://127.0.0.1:9/image_train_clean.txt .* internet"):
         luma.download(tmp_path, dataset=False, cifar=False)
     assert not (tmp_path / "split_indices" / "image_train_clean.txt").exists()  # no half file
@@ -252,7 +253,7 @@ def test_bundle_shapes_labels_and_manifest(bundle, tables):
 
 
 def test_bundle_is_deterministic_and_resumes(fixture_dir, bundle, tmp_path):
-    from mmae import extract
+    from mmae.luma import extract
 
     again = luma.build_bundle(fixture_dir, tmp_path / "b", FAST, extract.tiny_models(seed=0), progress=False)
     files = json.loads((bundle / "manifest.json").read_text())["files"]
@@ -266,7 +267,7 @@ def test_bundle_is_deterministic_and_resumes(fixture_dir, bundle, tmp_path):
 
 
 def test_parts_of_another_config_are_discarded(fixture_dir, bundle, tmp_path):
-    from mmae import extract
+    from mmae.luma import extract
 
     out = Path(shutil.copytree(bundle, tmp_path / "b"))
     cls = luma.build_bundle(fixture_dir, out, luma.ExtractConfig(**{**FAST.__dict__, "text_pooling": "cls"}),
@@ -276,7 +277,7 @@ def test_parts_of_another_config_are_discarded(fixture_dir, bundle, tmp_path):
 
 
 def test_label_free_image_features(fixture_dir, tmp_path):
-    from mmae import extract
+    from mmae.luma import extract
 
     cfg = luma.ExtractConfig(**{**FAST.__dict__, "image_features": "penultimate_pca"})
     out = luma.build_bundle(fixture_dir, tmp_path / "b", cfg, extract.tiny_models(seed=0), progress=False)
@@ -309,6 +310,12 @@ def test_cli_extract_tiny(fixture_dir, tmp_path):
     assert load_bundle(tmp_path / "b").dims == {"image": 50, "audio": 1024, "text": 768}
     bad = subprocess.run(args[:6] + ["--text-pooling", "max"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "invalid choice: 'max'" in bad.stderr
+
+
+def test_importing_luma_loads_neither_torch_nor_the_extractors():
+    code = "import sys, mmae.luma; assert not {'torch', 'mmae.luma.extract'} & set(sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
 
 
 def test_bundle_trains_through_notebook_03(bundle, tmp_path):

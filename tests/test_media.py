@@ -107,7 +107,7 @@ def test_image_batch_and_head_validate():
 
 # ------------------------------------------------------------------------------------------- text
 def test_minilm_real_weights_embed_meaning(minilm):
-    from mmae.extract import text_features
+    from mmae.luma.extract import text_features
     model, tok = minilm
     e = text_features(model, tok, ["A man is playing a guitar.", "Someone plays the guitar.",
                                    "The stock market fell sharply today."], pooling="mean")

@@ -3,7 +3,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 
-from mmae.metrics import K_GRID, cluster_scores, clustering_accuracy_score, kmeans_grid
+from mmae.evaluation import K_GRID, cluster_scores, clustering_accuracy_score, kmeans_grid
 
 
 @pytest.mark.parametrize("y_true, y_pred, expected", [
@@ -60,7 +60,7 @@ def test_cluster_scores_errors(X, k, message):
 
 
 def test_knn_agreement_by_hand():
-    from mmae.metrics import knn_agreement
+    from mmae.evaluation import knn_agreement
 
     X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
     assert knn_agreement(X, np.array([0, 0, 0, 1, 1, 1]), k=2) == 1.0

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmae.model import MMAE, mlp, reconstruction_loss
+from mmae.models import MMAE, mlp, reconstruction_loss
 
 DIMS = {"image": 5, "audio": 7, "text": 6}
 

@@ -18,6 +18,8 @@ import pytest
 
 from mmae.data import load_features
 
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 BEYOND = {"epochs": 1, "seeds": [0, 1], "latent_dim": 8}
 SMALL = {

@@ -1,15 +1,16 @@
-"""mmae.robustness: the headline questions per data set, verdict tables and what survives."""
+"""mmae.study.robustness: the headline questions per data set, verdict tables and what survives."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from mmae import robustness
+from mmae.report import findings
+from mmae.study import robustness
 from mmae.baselines import pca_project
 from mmae.data import Features, standardize
-from mmae.metrics import cluster_scores
+from mmae.evaluation import cluster_scores
 from mmae.study import embed, load_or_train_zoo
-from mmae.synthetic import make_synthetic
-from mmae.train import TrainConfig
+from mmae.data.synthetic import make_synthetic
+from mmae.training import TrainConfig
 
 
 def measured(values: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
@@ -29,18 +30,18 @@ def test_verdicts_and_survival_follow_the_numbers():
     a = measured({"linear": ([0.8, 0.82], [0.5, 0.5]), "retrieval": ([0.3, 0.31], [0.1, 0.1])})
     b = measured({"linear": ([0.2, 0.22], [0.5, 0.5]), "retrieval": ([0.3, 0.32], [0.1, 0.1]),
                   "ood": ([0.6, 0.7], [0.64, 0.66])})
-    table = robustness.verdicts({"A": a, "B": b})
+    table = findings.verdicts({"A": a, "B": b})
     assert list(table.columns) == ["A", "B"] and list(table.index) == list(robustness.QUESTIONS.values())
     linear, retrieval, ood = (robustness.QUESTIONS[q] for q in ("linear", "retrieval", "ood"))
     assert table.loc[linear, "A"] == "above (0.810 ± 0.014 vs 0.500 ± 0.000)"
     assert table.loc[linear, "B"] == "below (0.210 ± 0.014 vs 0.500 ± 0.000)"
     assert table.loc[ood, "A"] == "not measured" and table.loc[ood, "B"].startswith("within the spread of (0.650")
-    said = robustness.survival(table)
+    said = findings.survival(table)
     assert f"- **{retrieval}**: the MMAE is *above* the reference on all 2 data sets" in said
     assert f"- **{linear}**: *above* on A; *below* on B. A property of the data, not of the method." in said
     assert f"- **{ood}**: *within the spread of* on B, the only data set that answers it: one data set cannot" in said
     # the same recap on outcomes that agree says something else
-    assert "A property of the data" not in robustness.survival(robustness.verdicts({"A": a, "A2": a}))
+    assert "A property of the data" not in findings.survival(findings.verdicts({"A": a, "A2": a}))
 
 
 def test_differences_are_mmae_minus_reference():

@@ -8,8 +8,8 @@ import pytest
 from mmae import study
 from mmae.baselines import FusionPCA
 from mmae.data import Features
-from mmae.evaluation import format_mean_std
-from mmae.train import TrainConfig
+from mmae.report.tables import format_mean_std, pair_mean, scorecard, spread
+from mmae.training import TrainConfig
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
 NAMES = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross",
@@ -47,7 +47,7 @@ def test_fusion_pca_imputes_missing_modalities():
 @pytest.fixture(scope="module")
 def zoo_and_features(tmp_path_factory):
     from mmae.data import Features, standardize
-    from mmae.synthetic import make_synthetic
+    from mmae.data.synthetic import make_synthetic
 
     x, y = make_synthetic(seed=0, n_train_per_class=3, n_test_per_class=2, n_ood=24,
                           dims={"image": 6, "audio": 10, "text": 8})
@@ -92,7 +92,7 @@ def test_question_tables(zoo_and_features):
     for q, t in tables.items():
         study.save_table(t, folder, q, zoo.key)
     loaded = {q: study.load_table(folder, q, zoo.key) for q in tables}
-    card = study.scorecard(loaded, f.modalities)
+    card = scorecard(loaded, f.modalities)
     assert card.shape == (13, 9) and card.loc["OOD detection AUROC", "MMAE"].count("±") == 1
     assert card.loc["cross-modal prediction skill, mean of 6 pairs", "contrastive (InfoNCE)"] == "n/a"
     pairs = cross[cross["source"].isin(f.modalities) & (cross["model"] == "mmae")]
@@ -113,7 +113,7 @@ def test_scorecard_without_ood_and_with_two_modalities(zoo_and_features):
               "tagging": study.tagging_table(small, two, n_neighbors=3), "ood": study.ood_table(small, two)}
     study.save_table(tables["ood"], folder, "ood", "k")
     tables["ood"] = study.load_table(folder, "ood", "k")  # an empty table round-trips
-    card = study.scorecard(tables, two.modalities)
+    card = scorecard(tables, two.modalities)
     assert list(card.index[:4]) == ["retrieval mAP, mean of 2 modality pairs", "retrieval recall@10, mean of 2 pairs",
                                     "K-Means ARI, all modalities", "K-Means ARI, mean of 2 partial subsets"]
     assert card.loc["OOD detection AUROC", "fusion PCA (baseline)"] == "n/a"
@@ -156,7 +156,7 @@ def test_headline_spread_and_pair_mean():
     h = study.headline(t, "map")
     assert h["value"].tolist() == pytest.approx([0.2, 0.4, 1.0, 1.0])
     assert study.headline(t, "map", pair="a")["value"].tolist() == pytest.approx([0.1, 0.3, 1.0, 1.0])
-    s = study.spread(study.pair_mean(t, ["pair"]), [])
+    s = spread(pair_mean(t, ["pair"]), [])
     assert s.loc["MMAE", "map"] == "0.300 ± 0.141" and s.loc["MVAE (PoE)", "map"] == "1.000 ± 0.000"
 
 
@@ -166,7 +166,7 @@ def test_run_sweep_needs_base_values(tmp_path):
 
 
 def test_imputed_mmae_fills_missing_encodings_with_their_train_mean(zoo_and_features):
-    from mmae.train import encode
+    from mmae.training import encode
 
     zoo, f, _ = zoo_and_features
     mmae = zoo.models["mmae"][0]
@@ -176,6 +176,6 @@ def test_imputed_mmae_fills_missing_encodings_with_their_train_mean(zoo_and_feat
     means = {m: h.mean(0) for m, h in encode(mmae, f.x["train"], each=True).items()}
     expected = (each + means["audio"] + means["text"]) / 3
     np.testing.assert_allclose(imputed.encode({"image": f.x["test"]["image"]}), expected, rtol=1e-5, atol=1e-6)
-    assert study.variant_config("mmae_dropout", CFG, f.dims).modality_dropout == study.DROPOUT
-    assert study.variant_config("mmae_align", CFG, f.dims).align == study.ALIGN
+    assert study.variant_config("mmae_dropout", CFG, f.dims).modality_dropout == study.zoo.DROPOUT
+    assert study.variant_config("mmae_align", CFG, f.dims).align == study.zoo.ALIGN
     assert study.variant_config("mmae_impute", CFG, f.dims) == CFG

@@ -1,9 +1,9 @@
-"""Tests for mmae.synthetic: shapes, determinism, validation and the Table II calibration."""
+"""Tests for mmae.data.synthetic: shapes, determinism, validation and the Table II calibration."""
 
 import numpy as np
 import pytest
 
-from mmae.synthetic import make_synthetic
+from mmae.data.synthetic import make_synthetic
 
 SPLITS = ("train", "test", "ood")
 MODALITIES = ("image", "audio", "text")
@@ -111,6 +111,7 @@ def test_invalid_arguments(kwargs, name):
     assert str(err.value).startswith(name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant, tol", [("nuisance", 0.10), ("low_snr", 0.03), ("nonlinear", 0.03)])
 def test_calibration_table2_seed0(variant, tol):
     """Paper Table II protocol: ARI image 0.545 > text 0.091 > audio 0.053 (within ``tol``)."""
@@ -171,7 +172,7 @@ def test_variants():
 def test_nonlinear_variant_lies_near_its_class_code_manifold():
     """Rows of one class share a class code: the network's output (before the 0.1 noise) lies in
     the image of the NL_RANK-D code, so the centred rows have NL_RANK large singular values only."""
-    from mmae.synthetic import NL_NOISE, NL_RANK
+    from mmae.data.synthetic import NL_NOISE, NL_RANK
 
     x, y = make_synthetic(seed=0, n_train_per_class=200, n_test_per_class=1, n_ood=8,
                           dims={"image": 50, "audio": 64, "text": 64}, variant="nonlinear")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmae.artifacts import checkpoint_path, latents_path
-from mmae.train import (TrainConfig, encode, load_checkpoint, load_or_train, pick_device, save_run,
+from mmae.training import (TrainConfig, encode, load_checkpoint, load_or_train, pick_device, save_run,
                         train)
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=3, batch_size=32, seed=7, device="cpu")
@@ -35,11 +35,13 @@ def test_checkpoint_round_trip(tiny_std, tmp_path):
     path = save_run(model, CFG, history, tiny_std, tmp_path)
     assert path == checkpoint_path(tmp_path, 4) and path.name == "mmae_z4.pt"
     ckpt = torch.load(path, weights_only=True)  # the paper's artifact loads without pickle
+    assert ckpt["format"] == "mmae-checkpoint/2" and ckpt["model"] == "mmae" and ckpt["seeds"] == [CFG.seed]
     assert ckpt["train_config"] == dataclasses.asdict(CFG)
     assert ckpt["model_config"] == {"dims": tiny_std.dims, "latent_dim": 4, "hidden": (8, 8), "fusion": "mean"}
     assert ckpt["data"] == {"name": "tiny synthetic", "fingerprint": tiny_std.fingerprint(), "synthetic": True}
-    pd.testing.assert_frame_equal(pd.DataFrame(ckpt["history"]), history)
-    loaded, _ = load_checkpoint(path, "cpu")
+    assert len(ckpt["state_dicts"]) == len(ckpt["histories"]) == 1
+    pd.testing.assert_frame_equal(pd.DataFrame(ckpt["histories"][0]), history)
+    (loaded,), _ = load_checkpoint(path, "cpu")
     for (k, v), (k2, v2) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
     z = np.load(latents_path(tmp_path, 4, "test"))

@@ -1,10 +1,11 @@
-"""mmae.tuning: hyper-parameters chosen on a validation slice of train, never on test."""
+"""mmae.study.tuning: hyper-parameters chosen on a validation slice of train, never on test."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from mmae import study, tuning
-from mmae.train import TrainConfig
+from mmae import study
+from mmae.study import tuning
+from mmae.training import TrainConfig
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=1, batch_size=32, device="cpu")
 

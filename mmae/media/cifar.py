@@ -34,7 +34,7 @@ def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: st
     is reused. Raises ConnectionError when offline (the message says what to do instead) and
     ValueError when the md5 differs (the bad file is removed).
     """
-    from mmae.luma import _fetch
+    from mmae.luma.fetch import fetch
 
     dest = Path(dest) if dest is not None else Path.home() / ".cache" / "mmae" / "cifar-10-python.tar.gz"
     if dest.is_file() and _md5(dest) == md5:
@@ -42,7 +42,7 @@ def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: st
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        _fetch(url, part)
+        fetch(url, part)
     except ConnectionError as e:
         raise ConnectionError(f"{e}. For the media set: download it on a machine with internet access (md5 {md5}) "
                               f"and pass its path, `python -m mmae.media build --cifar PATH`, or use the JPEG "

@@ -164,7 +164,7 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
     Path
         ``out``.
     """
-    from mmae.extract import model_fingerprint
+    from mmae.luma.extract import model_fingerprint
     from sklearn.decomposition import PCA
 
     out, cifar = Path(out), Path(cifar)
@@ -189,7 +189,7 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
         params["pca"] = {"mean": pca.mean_.astype(np.float32), "components": pca.components_.astype(np.float32)}
     for split in tables:
         x[split]["image"] = _image_map(pen[split], params, cfg)
-    from mmae.extract import mask_class_word
+    from mmae.luma.extract import mask_class_word
     samples = _samples(cfg, images, pools, tables,
                        lambda t, c: mask_class_word(t, c, tokenizer=tok, stem_label=True))
 

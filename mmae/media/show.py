@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mmae.media import BUNDLE_DIR
-from mmae.plots import _save
+from mmae.report.plots import _save
 
 
 def load_manifest(bundle: str | Path = BUNDLE_DIR) -> dict:

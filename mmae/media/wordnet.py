@@ -172,12 +172,12 @@ def embed_texts(model, tokenizer, texts: list[str], class_names: list[str], *,
                 progress: bool = True) -> tuple[np.ndarray, list[str]]:
     """Mask each text's class word (LUMA) and embed it: (float32 (n, 384) features, masked texts).
 
-    Masking is :func:`mmae.extract.mask_class_word` with the MiniLM tokenizer and
+    Masking is :func:`mmae.luma.extract.mask_class_word` with the MiniLM tokenizer and
     ``stem_label=True`` (LUMA's own comparison leaves "airplane", "automobile" and "horse" unmasked
     since their Lancaster stems differ from the word); features are
-    :func:`mmae.extract.text_features` with mean pooling. Duplicate texts are embedded once.
+    :func:`mmae.luma.extract.text_features` with mean pooling. Duplicate texts are embedded once.
     """
-    from mmae.extract import mask_class_word, text_features
+    from mmae.luma.extract import mask_class_word, text_features
 
     if len(texts) != len(class_names) or not texts:
         raise ValueError(f"texts, class_names: expected equal non-zero lengths, got {len(texts)}, {len(class_names)}")

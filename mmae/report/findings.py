@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmae.study import MODEL_LABELS, headline
+from mmae.report.tables import format_mean_std
+from mmae.study.questions import headline
+from mmae.study.robustness import QUESTIONS
+from mmae.study.zoo import MODEL_LABELS
 
 
 def verdict(a, b) -> str:
@@ -122,4 +125,45 @@ def scorecard_leaders(card: pd.DataFrame, data_name: str) -> str:
         if row.notna().any():
             mmae = f"; MMAE {row['MMAE']:.3f}" if "MMAE" in row and pd.notna(row["MMAE"]) else ""
             lines.append(f"- {question}: **{row.idxmax()}** ({row.max():.3f}{mmae})")
+    return "\n".join(lines)
+
+
+def _cell(g: pd.DataFrame, digits: int = 3) -> str:
+    a, b = (g.loc[g["side"] == side, "value"].to_numpy() for side in ("mmae", "reference"))
+    fmt = lambda v: format_mean_std(v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, digits)  # noqa: E731
+    return f"{verdict(a, b)} ({fmt(a)} vs {fmt(b)})"
+
+
+def verdicts(measured: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
+    """Questions as rows, data sets (the keys of ``measured``, tables of :func:`measure`) as
+    columns; each cell "MMAE <verdict> the reference (mean ± std over seeds of both)", the verdict
+    of :func:`mmae.report.findings.verdict`; "not measured" where a data set cannot answer (no OOD split)."""
+    out = pd.DataFrame(index=list(QUESTIONS.values()), columns=list(measured), dtype=object)
+    for name, table in measured.items():
+        for q, label in QUESTIONS.items():
+            g = table[table["question"] == q]
+            out.loc[label, name] = _cell(g, digits) if len(g) else "not measured"
+    out.index.name = "question (MMAE is ... the reference)"
+    return out
+
+
+def survival(table: pd.DataFrame) -> str:
+    """Markdown bullets: for every question, whether its verdict (the words before the numbers)
+    is the same on every data set that answers it (it survives) or changes (a property of the data)."""
+    lines = []
+    for question, row in table.iterrows():
+        said = {c: v.split(" (")[0] for c, v in row.items() if v != "not measured"}
+        if not said:
+            continue
+        kinds = sorted(set(said.values()))
+        if len(said) == 1:
+            (name, v), = said.items()
+            lines.append(f"- **{question}**: *{v}* on {name}, the only data set that answers it: one data "
+                         "set cannot tell whether this survives.")
+        elif len(kinds) == 1:
+            lines.append(f"- **{question}**: the MMAE is *{kinds[0]}* the reference on all {len(said)} "
+                         "data sets: this conclusion survives the change of data.")
+        else:
+            where = "; ".join(f"*{v}* on {', '.join(c for c in said if said[c] == v)}" for v in kinds)
+            lines.append(f"- **{question}**: {where}. A property of the data, not of the method.")
     return "\n".join(lines)

@@ -5,10 +5,13 @@ are stacked over the modalities too, so one batched matmul (``baddbmm``) and one
 hidden layer of all modalities of all S replicas, and a fused Adam updates 28 stacked tensors
 instead of S x 78 small ones. Measured with ``python -m mmae.bench``. Replica ``s`` is initialised
 exactly as ``MMAE`` is after ``torch.manual_seed(seeds[s])`` and sees the data in the order of its
-own seed, so it follows the same trajectory as :func:`mmae.train.train_reference` with that seed,
+own seed, so it follows the same trajectory as :func:`mmae.training.train_reference` with that seed,
 up to floating-point reassociation (``tests/test_ensemble.py`` states the tolerance). With one
-seed this is the trainer the notebooks use. The comparators of :mod:`mmae.comparators` (same
-MLPs, other objectives) are stacked and trained the same way: see :func:`objective`.
+seed this is the trainer the notebooks use. The comparators of :mod:`mmae.models` (same MLPs,
+other objectives) are stacked and trained the same way: :func:`objective` dispatches to each
+model's loss computed for all replicas at once, and is tested against the readable single-model
+losses (:func:`mmae.models.reconstruction_loss`, :func:`mmae.models.elbo`,
+:func:`mmae.models.info_nce_loss`).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from mmae.comparators import gaussian_kl, info_nce_loss, product_of_experts
+from mmae.models import gaussian_kl, info_nce_loss, product_of_experts
+from mmae.training.config import TrainConfig
 
 OBJECTIVES = ("mmae", "mvae", "mvae_cross", "contrastive")
 
@@ -152,7 +156,7 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
     - ``"mvae_cross"``: the same ELBOs, but every posterior (each single modality's too) decodes
       *every* modality: a cross-modal objective in the manner of JMVAE / MMVAE, which hands the
       model a signal for predicting one modality from another that Eq. (3) never gives the MMAE.
-    - ``"contrastive"``: :func:`mmae.comparators.info_nce_loss` at ``temperature``.
+    - ``"contrastive"``: :func:`mmae.models.info_nce_loss` at ``temperature``.
     """
     names = list(x)
     if model == "contrastive":
@@ -213,27 +217,27 @@ def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", ba
     return sums / n
 
 
-def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], epochs: int,
-                  batch_size: int, lr: float, loss_weights: dict[str, float] | None = None,
-                  x_test: dict[str, Tensor] | None = None, progress: bool = True, model: str = "mmae",
-                  beta: float = 1.0, temperature: float = 0.1, modality_dropout: float = 0.0,
-                  align: float = 0.0) -> tuple[list[nn.Module], list[pd.DataFrame]]:
-    """Train ``models`` (freshly initialised, one per seed) together on ``objective(model)``.
+def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], cfg: TrainConfig,
+                  x_test: dict[str, Tensor] | None = None, progress: bool = True
+                  ) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+    """Train ``models`` (freshly initialised, one per seed) together on ``objective(cfg.model)``
+    with ``cfg``'s budget, optimiser and objective parameters (``cfg.seed`` is not used).
 
     ``x_train[m]``, ``x_test[m]`` are (n, d_m) tensors on the training device. Returns the trained
     replicas and one history per replica: per epoch what :func:`objective` logs (averaged over
     rows), the test reconstruction MSEs (``test_`` prefix; not for ``"contrastive"``), seconds.
     """
+    model, batch_size, epochs = cfg.model, cfg.batch_size, cfg.epochs
     if model not in OBJECTIVES:
         raise ValueError(f"model must be one of {OBJECTIVES}, got {model!r}")
     device = next(iter(x_train.values())).device
     net = StackedMMAE(models).to(device)
     fused = device.type in ("cpu", "cuda")
-    opt = torch.optim.Adam(net.parameters(), lr=lr, fused=fused or None)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=fused or None)
     n, S = len(next(iter(x_train.values()))), len(seeds)
     orders = [torch.Generator().manual_seed(s) for s in seeds]  # one data order per replica
     noise = torch.Generator().manual_seed(seeds[0])              # MVAE reparameterisation, modality dropout
-    w = torch.tensor([(loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
+    w = torch.tensor([(cfg.loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
     rows: list[list[dict]] = [[] for _ in seeds]
     for epoch in tqdm(range(1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
                       disable=not progress, mininterval=2):
@@ -244,7 +248,7 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
         for i in range(0, n, batch_size):
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
-            loss, logs = objective(net, xb, model, w, beta, temperature, noise, modality_dropout, align)
+            loss, logs = objective(net, xb, model, w, cfg.beta, cfg.temperature, noise, cfg.modality_dropout, cfg.align)
             # replicas are independent: summing their losses gives each its own gradient
             loss.sum().backward()
             opt.step()

@@ -13,9 +13,9 @@ Each question compares the MMAE with a reference, per training seed, on one data
 - ``ood``: OOD detection AUROC (distance to the nearest class centroid) of the MMAE against the
   fusion PCA; not measured when the data have no OOD split.
 
-:func:`verdicts` turns the measurements of several data sets into one table, questions as rows,
-data sets as columns, each cell a verdict with its seed spread; :func:`survival` says which
-verdicts hold on every data set.
+:func:`mmae.report.findings.verdicts` turns the measurements of several data sets into one table,
+questions as rows, data sets as columns, each cell a verdict with its seed spread;
+:func:`mmae.report.findings.survival` says which verdicts hold on every data set.
 """
 from __future__ import annotations
 
@@ -26,14 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmae.artifacts import resolve_dir, run_key
+from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.baselines import PCA_DIMS, pca_project
 from mmae.data import Features, load_features, standardize
-from mmae.evaluation import format_mean_std, ood_auroc_score, retrieval_scores
-from mmae.findings import verdict
-from mmae.metrics import N_INIT, cluster_scores
-from mmae.study import Zoo, embed, load_or_train_zoo, load_table, save_table, tuned
-from mmae.train import TrainConfig
+from mmae.evaluation import N_INIT, cluster_scores, ood_auroc_score, retrieval_scores
+from mmae.study.tables import load_table, save_table
+from mmae.study.zoo import Zoo, embed, load_or_train_zoo, tuned
+from mmae.training import TrainConfig
 
 MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
 QUESTIONS = {
@@ -118,47 +117,6 @@ def calibration(features: dict[str, Features], n_init: int = N_INIT) -> pd.DataF
     return out
 
 
-def _cell(g: pd.DataFrame, digits: int = 3) -> str:
-    a, b = (g.loc[g["side"] == side, "value"].to_numpy() for side in ("mmae", "reference"))
-    fmt = lambda v: format_mean_std(v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0, digits)  # noqa: E731
-    return f"{verdict(a, b)} ({fmt(a)} vs {fmt(b)})"
-
-
-def verdicts(measured: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame:
-    """Questions as rows, data sets (the keys of ``measured``, tables of :func:`measure`) as
-    columns; each cell "MMAE <verdict> the reference (mean ± std over seeds of both)", the verdict
-    of :func:`mmae.findings.verdict`; "not measured" where a data set cannot answer (no OOD split)."""
-    out = pd.DataFrame(index=list(QUESTIONS.values()), columns=list(measured), dtype=object)
-    for name, table in measured.items():
-        for q, label in QUESTIONS.items():
-            g = table[table["question"] == q]
-            out.loc[label, name] = _cell(g, digits) if len(g) else "not measured"
-    out.index.name = "question (MMAE is ... the reference)"
-    return out
-
-
-def survival(table: pd.DataFrame) -> str:
-    """Markdown bullets: for every question, whether its verdict (the words before the numbers)
-    is the same on every data set that answers it (it survives) or changes (a property of the data)."""
-    lines = []
-    for question, row in table.iterrows():
-        said = {c: v.split(" (")[0] for c, v in row.items() if v != "not measured"}
-        if not said:
-            continue
-        kinds = sorted(set(said.values()))
-        if len(said) == 1:
-            (name, v), = said.items()
-            lines.append(f"- **{question}**: *{v}* on {name}, the only data set that answers it: one data "
-                         "set cannot tell whether this survives.")
-        elif len(kinds) == 1:
-            lines.append(f"- **{question}**: the MMAE is *{kinds[0]}* the reference on all {len(said)} "
-                         "data sets: this conclusion survives the change of data.")
-        else:
-            where = "; ".join(f"*{v}* on {', '.join(c for c in said if said[c] == v)}" for v in kinds)
-            lines.append(f"- **{question}**: {where}. A property of the data, not of the method.")
-    return "\n".join(lines)
-
-
 def folder_name(data: str) -> str:
     """The artifacts sub-folder of one data set: ``"synthetic:low_snr"`` -> ``"synthetic-low_snr"``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(data)).strip("-.") or "data"
@@ -176,7 +134,7 @@ def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path
     out = resolve_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
     chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
     zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
-    key = run_key(zoo.key, {"n_init": n_init})
+    key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
     try:
         table = load_table(out, "robustness", key)
     except (FileNotFoundError, ValueError):

@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import numpy as np
 
-N_CLASSES = 50  # all LUMA classes
-N_ID = 42  # in-distribution classes: labels 0..41; OOD classes: 42..49
+from mmae.data.features import DEFAULT_DIMS, LUMA_N_CLASSES, LUMA_N_ID, MODALITIES
+
+N_CLASSES, N_ID = LUMA_N_CLASSES, LUMA_N_ID  # labels 0..41 in distribution; OOD classes 42..49
 GROUP = 5  # super-class size: labels c // GROUP share a super-class
-MODALITIES = ("image", "audio", "text")
-DEFAULT_DIMS = {"image": 50, "audio": 1024, "text": 768}
 
 # Calibrated constants (see module docstring). Stds are per dimension unless noted.
 # image logits: true-class peak, super-class boost, noise, fraction peaking at a neighbour

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from mmae.data import Features
-from mmae.metrics import N_INIT, cluster_scores
-from mmae.train import TrainConfig, encode, train_seeds
+from mmae.evaluation import N_INIT, cluster_scores
+from mmae.training import TrainConfig, encode, train_seeds
 
 # model name -> (TrainConfig field, grid of values)
 GRIDS = {
@@ -50,7 +50,7 @@ def tune(features: Features, cfg: TrainConfig, names, seeds=(0,), n_init: int = 
     """Every grid value of every model of ``names`` that has one (:data:`GRIDS`), trained on the
     validation split's train part with ``cfg``'s budget: one row per model, value and seed, with
     the validation K-Means ARI. Models without a grid are skipped."""
-    from mmae.study import variant_config
+    from mmae.study.zoo import variant_config  # the zoo caches tuning: import at call time
 
     split = validation_split(features)
     k = split.n_classes

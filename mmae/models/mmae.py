@@ -4,16 +4,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmae.models.mlp import decoders, encoders, masked_mean, stack_mask
+
 FUSIONS = ("mean", "max")
-
-
-def mlp(d_in: int, hidden: tuple[int, ...], d_out: int) -> nn.Sequential:
-    """[Linear -> BatchNorm1d -> ReLU] per hidden width, then a final Linear (Sec. IV-C)."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(d_in, width), nn.BatchNorm1d(width), nn.ReLU()]
-        d_in = width
-    return nn.Sequential(*layers, nn.Linear(d_in, d_out))
 
 
 class MMAE(nn.Module):
@@ -42,8 +35,8 @@ class MMAE(nn.Module):
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive int, got {latent_dim}")
         self.dims, self.latent_dim, self.hidden, self.fusion = dict(dims), latent_dim, tuple(hidden), fusion
-        self.encoders = nn.ModuleDict({m: mlp(d, self.hidden, latent_dim) for m, d in dims.items()})
-        self.decoders = nn.ModuleDict({m: mlp(latent_dim, self.hidden[::-1], d) for m, d in dims.items()})
+        self.encoders = encoders(dims, self.hidden, latent_dim)
+        self.decoders = decoders(dims, self.hidden, latent_dim)
 
     @property
     def config(self) -> dict:
@@ -57,11 +50,11 @@ class MMAE(nn.Module):
     def fuse(self, h: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
         """Fuse per-modality encodings into z (n, latent_dim); ``mask[m]`` (n,) bool marks present rows."""
         hs = torch.stack(list(h.values()))                      # (M, n, latent)
-        present = (torch.stack([mask[m] for m in h]) if mask is not None
-                   else torch.ones(hs.shape[:2], dtype=torch.bool, device=hs.device))[..., None]
+        present = stack_mask(mask, h)
         if self.fusion == "max":
-            return hs.masked_fill(~present, float("-inf")).amax(0)
-        return (hs * present).sum(0) / present.sum(0).clamp(min=1)
+            keep = present if present is not None else torch.ones(hs.shape[:2], dtype=torch.bool, device=hs.device)
+            return hs.masked_fill(~keep[..., None], float("-inf")).amax(0)
+        return masked_mean(hs, present)
 
     def encode(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
         """The shared latent z (n, latent_dim) from whichever modalities ``x`` holds."""

@@ -129,7 +129,7 @@ def plot_differences(table: pd.DataFrame, path=None, title: str = "MMAE minus re
 
 
 def plot_finetune(history: pd.DataFrame | str | Path, path=None, title: str = "VGG11-BN fine-tuning on the labels"):
-    """Loss and train accuracy per epoch of :func:`mmae.extract.finetune_vgg` (head-only epochs shaded)."""
+    """Loss and train accuracy per epoch of :func:`mmae.luma.extract.finetune_vgg` (head-only epochs shaded)."""
     h = pd.read_csv(history) if isinstance(history, (str, Path)) else history
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
     for ax, col in ((a, "loss"), (b, "accuracy")):

@@ -1,0 +1,18 @@
+"""Data: feature bundles, the embedded data sets and transforms of their features.
+
+==============  ======================================================================
+``features``    :class:`Features`, the splits x modalities of one data set; LUMA's names
+``bundle``      the bundle folder layout: :func:`load_bundle` (validated), :func:`save_bundle`, manifests
+``sets``        :func:`load_features`: ``"real"``, ``"synthetic[:variant]"`` or a bundle folder
+``synthetic``   the LUMA-shaped synthetic generator and its variants
+``transforms``  :func:`standardize` (fitted on train only), :func:`add_gaussian_noise`
+==============  ======================================================================
+"""
+from mmae.data.bundle import bundle_modalities, load_bundle, save_bundle, sha256_file, verify_manifest
+from mmae.data.features import DEFAULT_DIMS, MODALITIES, SPLITS, Features
+from mmae.data.sets import EMBEDDED, REAL_NAME, load_features
+from mmae.data.transforms import add_gaussian_noise, standardize
+
+__all__ = ["Features", "MODALITIES", "SPLITS", "DEFAULT_DIMS", "EMBEDDED", "REAL_NAME", "load_features",
+           "load_bundle", "save_bundle", "bundle_modalities", "sha256_file", "verify_manifest", "standardize",
+           "add_gaussian_noise"]

@@ -1,0 +1,52 @@
+"""The data sets the notebooks run on, by name: the committed real media set, the synthetic
+variants, or any bundle folder (``MMAE_DATA`` replaces the default)."""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from mmae.data.bundle import load_bundle
+from mmae.data.features import Features
+
+EMBEDDED = ("real", "synthetic")  # the data sets that ship with the package
+REAL_NAME = "the real media set (CIFAR-10 images, espeak-ng speech, WordNet text)"
+
+
+def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int] | None = None,
+                  environ: bool = True) -> Features:
+    """The notebooks' entry point: ``"real"`` (default), ``"synthetic"`` or a bundle folder.
+
+    The environment variable ``MMAE_DATA``, when set, replaces the default ``"real"`` (an explicit
+    other value still wins): ``MMAE_DATA=/path/to/bundle jupyter-book build book/`` builds the
+    whole book on that bundle, and every table then names it.
+
+    Parameters
+    ----------
+    data : str or Path
+        ``"real"``: the committed real media set (:mod:`mmae.media`); ``"synthetic"``: the
+        LUMA-shaped synthetic set (:mod:`mmae.data.synthetic`); else the path of a bundle folder.
+    seed : int
+        Seed of the synthetic set (ignored otherwise).
+    dims : dict of str to int or None
+        Expected dimensions of a bundle (see :func:`load_bundle`); None accepts any.
+    environ : bool, default True
+        Let ``MMAE_DATA`` replace ``"real"``; False always gives the committed real media set.
+    """
+    if str(data) == "real" and environ and os.environ.get("MMAE_DATA"):
+        data = os.environ["MMAE_DATA"]
+    if str(data) == "real":
+        from mmae.media import BUNDLE_DIR
+
+        return replace(load_bundle(BUNDLE_DIR, dims), name=REAL_NAME)
+    name, _, variant = str(data).partition(":")
+    if name != "synthetic":
+        return load_bundle(data, dims)
+    from mmae.data.synthetic import VARIANTS, make_synthetic
+
+    if variant and variant not in VARIANTS:
+        raise ValueError(f"data: unknown synthetic variant {variant!r}; expected one of "
+                         + ", ".join(f"'synthetic:{v}'" for v in VARIANTS))
+    x, y, nuisance = make_synthetic(seed=seed, return_nuisance=True, variant=variant or "nuisance")
+    label = f", {variant} variant" if variant and variant != "nuisance" else ""
+    return Features(x, y, name=f"synthetic LUMA-shaped{label} (seed {seed})", synthetic=True, nuisance=nuisance)

@@ -1,0 +1,245 @@
+"""The feature bundle of a LUMA copy: :func:`build_bundle` extracts it, :func:`manifest_table` lists it.
+
+:func:`build_bundle` reads the tables and forms the triplets (:mod:`mmae.luma.tables`), runs the
+three extractors of :mod:`mmae.luma.extract` split by split in resumable parts
+(``out_dir/parts/``, keyed by a stamp of the config, the triplets and the models), then writes
+``{split}_{modality}.npy``, ``{split}_labels.npy``, ``triplets.csv`` and ``manifest.json``.
+torch and the extractors are imported when a bundle is built, not with this module.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmae.data import MODALITIES, sha256_file
+from mmae.luma.config import ExtractConfig
+from mmae.luma.tables import CLASS_ID, LUMA_CLASSES, image_tables, make_triplets, read_luma
+
+BUNDLE_FORMAT = "mmae-luma-bundle/1"
+
+
+def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig = ExtractConfig(),
+                 models: dict | None = None, progress: bool = True) -> Path:
+    """Extract every split x modality of a LUMA copy into a feature bundle with a manifest.
+
+    Parameters
+    ----------
+    luma_dir : str or Path
+        A local LUMA copy (the Hugging Face dataset, LUMA's ``split_indices/`` and the images;
+        ``python -m mmae.luma download`` makes one).
+    out_dir : str or Path
+        The bundle folder; ``out_dir/parts/`` holds resumable chunks and the fine-tuned weights.
+    cfg : ExtractConfig
+    models : dict or None
+        ``{"image": VGG11BN, "audio": Wav2Vec2Model, "text": (BertModel, tokenizer)}`` with an
+        optional ``"info"`` dict per modality; None downloads the pretrained weights
+        (:func:`mmae.luma.extract.load_pretrained`). Tests pass :func:`mmae.luma.extract.tiny_models`.
+    progress : bool
+        Show tqdm bars.
+
+    Returns
+    -------
+    Path
+        ``out_dir``, readable by :func:`mmae.data.load_bundle` (which verifies the manifest).
+    """
+    from mmae.device import pick_device
+
+    root, out = Path(luma_dir), Path(out_dir)
+    device = pick_device(cfg.device)
+    tables = read_luma(root)
+    triplets = make_triplets(tables, cfg.seed)
+    models, info = _load_models(models)
+    parts = _open_parts(out / "parts", _stamp(cfg, triplets, info))
+    splits = [s for s in ("train", "test", "ood") if (triplets["split"] == s).any()]
+    job = {"root": root, "tables": tables, "triplets": triplets, "cfg": cfg, "parts": parts, "splits": splits,
+           "device": device}
+    image, kind, finetuned = _image_features(models["image"], **job)
+    if finetuned is not None:
+        info["image"]["finetuned_fingerprint"] = finetuned
+    feats = {"image": image, "audio": _audio_features(models["audio"], **job),
+             "text": _text_features(*models["text"], **job)}
+    files = _write_arrays(out, parts, triplets, feats, splits)
+    manifest = _manifest(root, out, cfg, device, info, kind, triplets, splits, files)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    return out
+
+
+def manifest_table(bundle_dir: str | Path) -> pd.DataFrame:
+    """The manifest's files: name, bytes, sha256 (first 16 hex digits) -- a pandas DataFrame."""
+    manifest = json.loads((Path(bundle_dir) / "manifest.json").read_text())
+    return pd.DataFrame([{"file": f, "bytes": v["bytes"], "sha256": v["sha256"][:16]}
+                         for f, v in manifest["files"].items()])
+
+
+# ------------------------------------------------------------------------------ models and parts
+def _load_models(models: dict | None) -> tuple[dict, dict]:
+    """The three models (the pretrained ones when ``models`` is None) and their info with fingerprints."""
+    from mmae.luma import extract
+
+    if models is None:
+        models = {}
+        for kind in MODALITIES:
+            models[kind], models.setdefault("info", {})[kind] = extract.load_pretrained(kind)
+    info = {m: {**models.get("info", {}).get(m, {}),
+                "fingerprint": extract.model_fingerprint(models[m][0] if m == "text" else models[m])}
+            for m in MODALITIES}
+    return models, info
+
+
+def _stamp(cfg: ExtractConfig, triplets: pd.DataFrame, infos: dict) -> str:
+    """Key of the resumable parts: the config, the triplets and the exact weights used."""
+    blob = json.dumps({"cfg": asdict(cfg), "models": infos,
+                       "triplets": hashlib.sha256(triplets.to_csv().encode()).hexdigest()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _open_parts(parts: Path, stamp: str) -> Path:
+    """The folder of resumable parts, emptied first when its ``stamp.txt`` differs from ``stamp``."""
+    if (parts / "stamp.txt").exists() and (parts / "stamp.txt").read_text() != stamp:
+        shutil.rmtree(parts)  # parts of another config, data or model: never mix them
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / "stamp.txt").write_text(stamp)
+    return parts
+
+
+# -------------------------------------------------------------------------------------- features
+def _image_rows(tables, triplets, split) -> np.ndarray:
+    """uint8 (n, 32, 32, 3) images of one split, in triplet order."""
+    table = tables[split]["image"]
+    return np.stack(table.loc[triplets.loc[triplets["split"] == split, "image_row"], "image"].to_list())
+
+
+def _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device):
+    """VGG11-BN with LUMA's new head fine-tuned on the labels (weights saved in, then read from, ``parts``)."""
+    import torch
+
+    from mmae.luma import extract
+
+    weights = parts / "vgg_finetuned.pt"
+    if cfg.finetune_on == "train":
+        ft_images, ft_labels = _image_rows(tables, triplets, "train"), triplets.loc[
+            triplets["split"] == "train", "label"].to_numpy()
+    else:  # LUMA's code fine-tunes on its whole image table, OOD classes included
+        table = image_tables(root)[0]
+        ft_images, ft_labels = np.stack(table["image"].to_list()), table["label"].map(CLASS_ID).to_numpy()
+    vgg = extract.replace_head(vgg, n_classes=len(LUMA_CLASSES), seed=cfg.seed)
+    if weights.exists():
+        vgg.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    else:
+        vgg, history = extract.finetune_vgg(
+            vgg, ft_images, ft_labels, epochs=cfg.finetune_epochs, head_epochs=cfg.head_epochs,
+            batch_size=cfg.batch_size, image_size=cfg.image_size, seed=cfg.seed, device=device)
+        history.to_csv(parts / "finetune_history.csv", index=False)
+        torch.save(vgg.state_dict(), weights)
+    return vgg
+
+
+def _image_features(vgg, *, root, tables, triplets, cfg, parts, splits, device):
+    """Image features per split, their kind and the fine-tuned weights' fingerprint (None without).
+
+    ``finetuned_logits``: VGG11-BN's new head fine-tuned on the labels (LUMA), its logits;
+    ``penultimate_pca``: ImageNet VGG11-BN's penultimate activations, PCA to 50 fitted on train.
+    """
+    from mmae.luma import extract
+
+    finetuned = None
+    if cfg.image_features == "finetuned_logits":
+        vgg = _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device)
+        finetuned = extract.model_fingerprint(vgg)
+        kind = "logits"
+    else:
+        kind = "penultimate"
+    feats = {}
+    for s in splits:
+        images = _image_rows(tables, triplets, s)
+        feats[s] = extract.run_in_chunks(
+            lambda chunk: extract.image_features(vgg, chunk, kind=kind, batch_size=cfg.batch_size,
+                                                 image_size=cfg.image_size, device=device),
+            images, parts, f"{s}_image_{kind}", cfg.chunk_size, desc=f"image {s}")
+    if cfg.image_features == "penultimate_pca":
+        from sklearn.decomposition import PCA
+
+        pca = PCA(50, random_state=cfg.seed).fit(feats["train"])  # fitted on train only
+        for s in splits:
+            feats[s] = pca.transform(feats[s]).astype(np.float32)
+    return feats, kind, finetuned
+
+
+def _audio_features(model, *, root, tables, triplets, cfg, parts, splits, device) -> dict:
+    """Audio features per split: wav2vec 2.0 at 16 kHz mono, last layer mean-pooled over time."""
+    from mmae.luma import extract
+
+    feats = {}
+    for s in splits:
+        paths = [str(root / "audio" / p) for p in
+                 tables[s]["audio"].loc[triplets.loc[triplets["split"] == s, "audio_row"], "path"]]
+        feats[s] = extract.run_in_chunks(
+            lambda chunk: extract.audio_features(model, [extract.read_audio(p) for p in chunk],
+                                                 device=device, normalize=cfg.audio_normalize),
+            paths, parts, f"{s}_audio", cfg.chunk_size, desc=f"audio {s}")
+    return feats
+
+
+def _text_features(bert, tokenizer, *, root, tables, triplets, cfg, parts, splits, device) -> dict:
+    """Text features per split: BERT with the class word masked (LUMA), mean over tokens or [CLS]."""
+    from mmae.luma import extract
+
+    feats = {}
+    for s in splits:
+        rows = triplets[triplets["split"] == s]
+        texts = [extract.mask_class_word(t, c, tokenizer=tokenizer) for t, c in
+                 zip(tables[s]["text"].loc[rows["text_row"], "text"], rows["class"])]
+        feats[s] = extract.run_in_chunks(
+            lambda chunk: extract.text_features(bert, tokenizer, chunk, pooling=cfg.text_pooling,
+                                                max_length=cfg.text_max_length, batch_size=cfg.batch_size,
+                                                device=device),
+            texts, parts, f"{s}_text_{cfg.text_pooling}", cfg.chunk_size, desc=f"text {s}")
+    return feats
+
+
+# ---------------------------------------------------------------------------------------- output
+def _write_arrays(out: Path, parts: Path, triplets: pd.DataFrame, feats: dict, splits: list[str]) -> list[str]:
+    """Save labels, features (``feats[modality][split]``), triplets and the fine-tuning history; their names."""
+    for s in splits:
+        np.save(out / f"{s}_labels.npy", triplets.loc[triplets["split"] == s, "label"].to_numpy(np.int64))
+        for m in MODALITIES:
+            np.save(out / f"{s}_{m}.npy", feats[m][s].astype(np.float32))
+    triplets.to_csv(out / "triplets.csv", index=False)
+    extra = ["triplets.csv"]
+    if (parts / "finetune_history.csv").exists():
+        shutil.copy(parts / "finetune_history.csv", out / "finetune_history.csv")
+        extra.append("finetune_history.csv")
+    return [f"{s}_{k}.npy" for s in splits for k in ("labels", *MODALITIES)] + extra
+
+
+def _manifest(root, out, cfg, device, info, kind, triplets, splits, files) -> dict:
+    """``manifest.json``: models, versions, preprocessing, seed, counts, classes and every file's sha256."""
+    import torch
+
+    from mmae.artifacts import EXTRACTION_CODE, code_version
+
+    return {
+        "format": BUNDLE_FORMAT, "created_by": "mmae.luma.build_bundle", "code_version": code_version(EXTRACTION_CODE),
+        "luma_dir": str(root), "config": asdict(cfg), "device": str(device), "models": info,
+        "preprocessing": {
+            "image": f"32x32 RGB -> bilinear {cfg.image_size}x{cfg.image_size}, ImageNet mean/std; "
+                     + ("VGG11-BN head 4096-512-50 fine-tuned on the labels, logits" if kind == "logits"
+                        else "ImageNet VGG11-BN penultimate (4096-D) -> PCA 50 fitted on train"),
+            "audio": "mono, resampled to 16 kHz, wav2vec 2.0 last layer mean over time"
+                     + (", per-clip normalised" if cfg.audio_normalize else ""),
+            "text": "class word masked as LUMA does (word pieces whose Lancaster stem equals the class "
+                    f"name), BERT last layer, {cfg.text_pooling} pooling, max {cfg.text_max_length} tokens"},
+        "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__},
+        "seed": cfg.seed,
+        "counts": {s: int((triplets["split"] == s).sum()) for s in splits},
+        "classes": {s: sorted(int(c) for c in triplets.loc[triplets["split"] == s, "label"].unique())
+                    for s in splits},
+        "files": {f: {"sha256": sha256_file(out / f), "bytes": (out / f).stat().st_size} for f in files},
+    }
