@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import mmae
@@ -54,6 +55,21 @@ def resolve_dir(artifacts_dir: str | Path) -> Path:
 TRAINING_CODE = ("data", "models", "training", "device.py")  # trained weights and their histories
 RESULT_CODE = TRAINING_CODE + ("evaluation", "study", "baselines.py", "paper.py")  # tables computed from models
 EXTRACTION_CODE = ("luma", "data", "device.py")  # LUMA's features extracted by mmae.luma
+
+
+def writable_dir(artifacts_dir: str | Path) -> Path:
+    """:func:`resolve_dir`, then a check that files can be created there, before any expensive
+    work: a read-only ``artifacts_dir`` is an error now, not after a training run."""
+    try:
+        path = resolve_dir(artifacts_dir)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        path = Path(artifacts_dir)
+        raise PermissionError(f"artifacts_dir {path} is not writable ({err.strerror}): "
+                              "choose another folder with -p artifacts_dir ...") from err
+    return path
 
 
 def code_version(parts: tuple[str, ...] = TRAINING_CODE) -> str:

@@ -5,9 +5,25 @@ import torch
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """``"auto"`` picks cuda, then mps, then cpu; any other string is passed to ``torch.device``."""
+    """``"auto"`` picks cuda, then mps, then cpu; any other string names a device that must exist
+    here (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else a ``ValueError`` says why."""
+    if not isinstance(device, str):
+        raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
     if device != "auto":
-        return torch.device(device)
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from None
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: torch.cuda.is_available() is False here (no GPU, or a "
+                             "CPU-only torch); use device='auto' or 'cpu'")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"device {device!r}: MPS is not available here; use device='auto' or 'cpu'")
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

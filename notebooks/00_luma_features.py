@@ -93,6 +93,11 @@ device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # the fixture, the bundle and figures go here (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "00_luma_features")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 import json
 
 from IPython.display import Markdown, display
@@ -102,7 +107,7 @@ from mmae.luma import extract
 from mmae.report import plots
 from mmae.report.tables import summary_table
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 cfg = luma.ExtractConfig(seed=seed, image_features=image_features, finetune_on=finetune_on,
                          finetune_epochs=finetune_epochs, head_epochs=head_epochs, image_size=image_size,
                          text_pooling=text_pooling, text_max_length=text_max_length, batch_size=batch_size,

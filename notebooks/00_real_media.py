@@ -45,13 +45,18 @@
 artifacts_dir = "artifacts"  # figures go here (relative paths start at the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "00_real_media")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
 from mmae.report import tables
 from mmae.media import show
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features, manifest, samples = mdata.load_features("real"), show.load_manifest(), show.load_samples()
 display(Markdown(tables.banner(features)))
 

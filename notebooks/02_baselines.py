@@ -35,12 +35,17 @@ table3_weights = None  # the weights compared with Table III of the paper; None:
 artifacts_dir = "artifacts"  # tables and figures go here (relative paths start at the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "02_baselines")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
-from mmae import artifacts, baselines, data as mdata, paper
+from mmae import atomic, artifacts, baselines, data as mdata, paper
 from mmae.report import plots, tables
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
 fusion_weights = fusion_weights or baselines.fusion_weights_grid(features.dims)
@@ -54,7 +59,7 @@ display(Markdown(tables.banner(features)))
 
 # %%
 table2 = baselines.single_modality_table(features, ks, n_init=n_init, random_state=seed)
-table2.assign(data=features.name).to_csv(out / "table2_single_modality.csv", index=False)
+atomic.save_csv(table2.assign(data=features.name), out / "table2_single_modality.csv", index=False)
 table2.round(3)
 
 # %% [markdown]
@@ -86,7 +91,7 @@ plots.plot_metric_vs_k(table2, "ari", "modality", out / "fig2_single_modality_ar
 # %%
 table3 = baselines.fusion_table(features, [tuple(w) for w in fusion_weights], ks, n_init=n_init,
                                 random_state=seed)
-table3.assign(data=features.name).to_csv(out / "table3_fusion.csv", index=False)
+atomic.save_csv(table3.assign(data=features.name), out / "table3_fusion.csv", index=False)
 table3.round(3)
 
 # %% [markdown]

@@ -38,15 +38,21 @@ n_seeds = 1  # > 1 also trains seeds seed+1, ... together and saves each run in 
 artifacts_dir = "artifacts"  # checkpoint, latents and figures go here (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "03_train")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from dataclasses import replace
 
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata
+from mmae import artifacts, atomic, data as mdata
 from mmae.report import findings, plots, tables
-from mmae.training import TrainConfig, pick_device, save_run, train, train_seeds
+from mmae.artifacts import checkpoint_path
+from mmae.training import TrainConfig, pick_device, resume_path_of, save_run, train, train_seeds
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
                   lr=lr, seed=seed, device=device, engine=engine)
@@ -59,14 +65,16 @@ print(cfg, "| device:", pick_device(device))
 # the tests check that both give the same losses (see the Performance page).
 
 # %%
-if n_seeds == 1:
-    model, history = train(features, cfg)
-else:  # every seed in its own folder; the first is also the run of this notebook
-    runs = list(zip(range(seed, seed + n_seeds), *train_seeds(features, cfg, list(range(seed, seed + n_seeds)))))
-    for s, m, h in runs:
-        save_run(m, replace(cfg, seed=s), h, features, out / f"seed{s}")
-    model, history = runs[0][1:]
-path = save_run(model, cfg, history, features, out)
+with atomic.folder_lock(out):  # one run at a time writes to artifacts_dir; another waits for this one
+    if n_seeds == 1:  # a killed run resumes from its last saved epoch (every 10), bit-identically on CPU
+        model, history = train(features, cfg, resume_path=resume_path_of(checkpoint_path(out, latent_dim)))
+    else:  # every seed in its own folder; the first is also the run of this notebook
+        runs = list(zip(range(seed, seed + n_seeds), *train_seeds(features, cfg, list(range(seed, seed + n_seeds)))))
+        for s, m, h in runs:
+            save_run(m, replace(cfg, seed=s), h, features, out / f"seed{s}")
+        model, history = runs[0][1:]
+    path = save_run(model, cfg, history, features, out)
+    resume_path_of(path).unlink(missing_ok=True)
 print(f"wrote {path} and the latents of {features.splits}")
 
 # %% [markdown]

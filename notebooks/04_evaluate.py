@@ -38,15 +38,20 @@ n_init = 10  # K-Means restarts
 artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "04_evaluate")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, paper
+from mmae import atomic, artifacts, data as mdata, paper
 from mmae.report import findings, plots, tables
 from mmae.evaluation import kmeans_grid
 from mmae.training import TrainConfig, encode, load_or_train
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
@@ -60,7 +65,7 @@ model, history = load_or_train(features, cfg, out)
 # %%
 z_test = encode(model, features.x["test"])
 table4 = kmeans_grid(z_test, features.y["test"], ks, n_init, seed)
-table4.assign(data=features.name, latent_dim=latent_dim).to_csv(out / "table4_mmae.csv", index=False)
+atomic.save_csv(table4.assign(data=features.name, latent_dim=latent_dim), out / "table4_mmae.csv", index=False)
 table4.round(3)
 
 # %% [markdown]

@@ -39,6 +39,11 @@ n_neighbors = 15  # UMAP neighbours
 artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "05_figures")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
@@ -48,7 +53,7 @@ from mmae.report import plots, tables
 from mmae.evaluation import knn_agreement
 from mmae.training import TrainConfig, encode, load_or_train
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
                   lr=lr, seed=seed, device=device, engine=engine)

@@ -28,12 +28,17 @@ table3_weights = None  # the fusion weights compared with Table III of the paper
 artifacts_dir = "artifacts"  # where notebooks 2 and 4 wrote their tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "06_summary")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, paper
 from mmae.report import findings, plots, tables
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
 k = k or paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
 display(Markdown(tables.banner(features)))

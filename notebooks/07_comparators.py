@@ -74,6 +74,11 @@ device = "auto"  # "auto" picks cuda, then mps, then cpu
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "07_comparators")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 import pandas as pd
 from IPython.display import Markdown, display
 

@@ -47,6 +47,11 @@ metric = "cosine"  # similarity used to rank: "cosine" or "euclidean"
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "08_retrieval")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 import numpy as np
 from IPython.display import Markdown, display
 

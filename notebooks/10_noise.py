@@ -42,6 +42,11 @@ sigmas = [0.0, 0.5, 1.0, 2.0]  # noise standard deviations, in feature standard 
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "10_noise")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
 from mmae import study

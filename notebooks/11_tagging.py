@@ -42,6 +42,11 @@ n_neighbors = 10  # labelled neighbours that vote
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "11_tagging")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
 from mmae import study

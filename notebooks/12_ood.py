@@ -40,6 +40,11 @@ n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "12_ood")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
 from mmae import study

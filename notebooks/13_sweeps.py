@@ -42,12 +42,17 @@ n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "13_sweeps")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
-from mmae import artifacts, data as mdata, study
+from mmae import atomic, artifacts, data as mdata, study
 from mmae.report import plots, tables
 
-out = artifacts.resolve_dir(artifacts_dir)
+out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
 k = k or features.n_classes
 display(Markdown(tables.banner(features)))
@@ -66,7 +71,7 @@ runs.drop(columns="folder")
 
 # %%
 table = study.sweep_table(runs, features, k, n_init)
-table.to_csv(out / "sweeps.csv", index=False)
+atomic.save_csv(table, out / "sweeps.csv", index=False)
 tables.spread(table, [], index=("parameter", "setting"))
 
 # %% [markdown]

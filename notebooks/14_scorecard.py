@@ -38,9 +38,14 @@ k = None  # unused here; kept so every chapter takes the same parameters
 artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "14_scorecard")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
-from mmae import study
+from mmae import atomic, study
 from mmae.report import findings, tables
 from mmae.training import TrainConfig
 
@@ -55,7 +60,7 @@ display(Markdown(tables.banner(features)))
 # %%
 by_question = {q: study.load_table(out, q, zoo.key) for q in study.QUESTIONS}
 card = tables.scorecard(by_question, features.modalities)
-card.to_csv(out / "scorecard.csv")
+atomic.save_csv(card, out / "scorecard.csv")
 card
 
 # %% [markdown]

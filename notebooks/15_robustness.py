@@ -62,15 +62,21 @@ n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
 artifacts_dir = "artifacts"  # models and tables go to artifacts_dir/robustness/ (relative to the repository root)
 
 # %%
+from mmae import params
+
+params.check(globals(), "15_robustness")  # unknown or ill-typed parameters fail here, before any work
+
+# %%
 from IPython.display import Markdown, display
 
+from mmae import atomic
 from mmae.report import findings, plots
 from mmae.study import robustness
-from mmae.artifacts import resolve_dir
+from mmae.artifacts import writable_dir
 from mmae.training import TrainConfig
 
 columns = robustness.columns(data, data_sets)
-out = resolve_dir(artifacts_dir)
+out = writable_dir(artifacts_dir)
 columns
 
 # %% [markdown]
@@ -105,7 +111,7 @@ robustness.calibration({c: f for c, f in features.items() if f.n_classes == 42 a
 
 # %%
 table = findings.verdicts(measured)
-table.to_csv(out / "robustness.csv")
+atomic.save_csv(table, out / "robustness.csv")
 table
 
 # %% [markdown]

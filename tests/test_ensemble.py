@@ -150,3 +150,32 @@ def test_variants_train_through_the_engine(tiny_std, one_thread):
         models, hist = train_seeds(tiny_std, dataclasses.replace(CFG, epochs=2, **extra), [0, 1], progress=False)
         assert len(models) == 2 and np.isfinite(hist[0]["loss"]).all()
         assert ("align" in hist[0]) == ("align" in extra)
+
+
+@pytest.mark.parametrize("model, lr, advice", [
+    ("mmae", 1e10, r"Try a lower lr \(now 1e\+10\)\."),
+    ("mvae", 1e10, r"Try a lower lr \(now 1e\+10\) or a lower beta \(now 1\)\."),
+    ("contrastive", 1e20, r"Try a lower lr \(now 1e\+20\) or a higher temperature \(now 0\.1;"),
+])
+def test_divergence_names_the_replica_and_what_to_lower(tiny_std, model, lr, advice, one_thread):
+    cfg = dataclasses.replace(CFG, model=model, lr=lr)
+    with pytest.raises(FloatingPointError, match=rf"{model} training loss is (nan|inf) at epoch 1, batch \d of 6 "
+                                                 rf"\(replica 1 of 2, seed 5\): training stopped and nothing is "
+                                                 rf"saved\. {advice}"):
+        train_seeds(tiny_std, cfg, [5, 6], progress=False)
+
+
+def test_non_finite_weights_are_caught_at_the_end(tiny_std, monkeypatch, one_thread):
+    """A last step that breaks the weights leaves every loss finite: the end-of-training check sees it."""
+    real_step = torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        out = real_step(self, *args, **kwargs)
+        with torch.no_grad():
+            self.param_groups[0]["params"][0].fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    with pytest.raises(FloatingPointError, match=r"weights are not finite after epoch 1 \(") as raised:
+        train_seeds(tiny_std, dataclasses.replace(CFG, epochs=1, batch_size=1000), [0], progress=False)
+    assert "Try a lower lr" in str(raised.value)

@@ -318,6 +318,8 @@ def test_importing_luma_loads_neither_torch_nor_the_extractors():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.notebook
+@pytest.mark.slow
 def test_bundle_trains_through_notebook_03(bundle, tmp_path):
     """The bundle is what the book reads: notebook 03 trains on it (papermill, 1 epoch)."""
     import papermill as pm

@@ -99,3 +99,9 @@ def test_notebook_runs(name, artifacts, tmp_path):
         assert sweep.groupby(["parameter", "setting"]).seed.nunique().to_dict() == {
             ("epochs", "1"): 2, ("latent_dim", "128"): 2, ("latent_dim", "8"): 2}
         assert len(list((artifacts / "sweeps").glob("*/run.key"))) == 2  # epochs=1 is latent_dim=128: run once
+
+
+def test_a_misspelt_parameter_fails_before_any_work(tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match="unknown parameter 'latnet_dim' \\(did you mean 'latent_dim'"):
+        run("03_train", tmp_path / "artifacts", tmp_path, latnet_dim=8)
+    assert not (tmp_path / "artifacts" / "mmae_z128.pt").exists()  # nothing trained, nothing written

@@ -179,3 +179,21 @@ def test_imputed_mmae_fills_missing_encodings_with_their_train_mean(zoo_and_feat
     assert study.variant_config("mmae_dropout", CFG, f.dims).modality_dropout == study.zoo.DROPOUT
     assert study.variant_config("mmae_align", CFG, f.dims).align == study.zoo.ALIGN
     assert study.variant_config("mmae_impute", CFG, f.dims) == CFG
+
+
+def test_sweep_table_reads_only_the_runs_own_seeds(tiny_std, tmp_path, one_thread):
+    """A leftover seed7/ (another run's, with another latent size) beside the run is never scored."""
+    from dataclasses import replace
+
+    from mmae.training import save_run, train
+
+    run = tmp_path / "latent_dim=4"
+    for s in (0, 1):
+        model, history = train(tiny_std, replace(CFG, seed=s, epochs=1), progress=False)
+        save_run(model, replace(CFG, seed=s, epochs=1), history, tiny_std, run / f"seed{s}")
+    old_model, old_history = train(tiny_std, replace(CFG, seed=7, epochs=1, latent_dim=3), progress=False)
+    save_run(old_model, replace(CFG, seed=7, epochs=1, latent_dim=3), old_history, tiny_std, run / "seed7")
+    runs = pd.DataFrame([{"parameter": "latent_dim", "value": 4, "folder": run, "executed": True,
+                          "latent_dim": 4, "seeds": [0, 1]}])
+    table = study.sweep_table(runs, tiny_std, k=3, n_init=1)
+    assert sorted(table["seed"].unique()) == [0, 1] and len(table) == 2 * 3

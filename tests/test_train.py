@@ -78,10 +78,60 @@ def test_pick_device():
 
 @pytest.mark.parametrize("field, value, message", [
     ("epochs", 0, "TrainConfig.epochs must be a positive int, got 0"),
+    ("epochs", True, "TrainConfig.epochs must be a positive int, got True"),
     ("batch_size", 1.5, "TrainConfig.batch_size must be a positive int, got 1.5"),
     ("latent_dim", -1, "TrainConfig.latent_dim must be a positive int, got -1"),
-    ("lr", 0.0, "TrainConfig.lr must be > 0, got 0.0"),
+    ("seed", False, "TrainConfig.seed must be an int, got False"),
+    ("hidden", (8, 0), r"TrainConfig.hidden must be a sequence of positive ints, got \(8, 0\)"),
+    ("lr", 0.0, "TrainConfig.lr must be a finite number > 0, got 0.0"),
+    ("lr", float("inf"), "TrainConfig.lr must be a finite number > 0, got inf"),
+    ("lr", 1e308 * 10, "TrainConfig.lr must be a finite number > 0, got inf"),
+    ("lr", float("nan"), "TrainConfig.lr must be a finite number > 0, got nan"),
+    ("lr", True, "TrainConfig.lr must be a finite number > 0, got True"),
+    ("lr", "1e-3", "TrainConfig.lr must be a finite number > 0, got '1e-3'"),
+    ("beta", -1, "TrainConfig.beta must be a finite number >= 0, got -1"),
+    ("beta", float("nan"), "TrainConfig.beta must be a finite number >= 0, got nan"),
+    ("temperature", 0, "TrainConfig.temperature must be a finite number > 0, got 0"),
+    ("temperature", float("inf"), "TrainConfig.temperature must be a finite number > 0, got inf"),
+    ("modality_dropout", float("nan"), r"TrainConfig.modality_dropout must be in \[0, 1\), got nan"),
+    ("loss_weights", {"audio": float("nan")}, r"TrainConfig.loss_weights\['audio'\] must be a finite number >= 0, got nan"),
+    ("loss_weights", {"audio": -0.5}, r"TrainConfig.loss_weights\['audio'\] must be a finite number >= 0, got -0.5"),
+    ("loss_weights", [1.0], r"TrainConfig.loss_weights must be None or a dict of modality to weight, got \[1.0\]"),
 ])
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("engine", ["stacked", "reference"])
+def test_loss_weights_must_name_modalities_of_the_data(tiny_std, engine):
+    cfg = dataclasses.replace(CFG, engine=engine, loss_weights={"audio": 0.5, "vision": 1.0})
+    with pytest.raises(ValueError, match=r"TrainConfig.loss_weights names \['vision'\], which are not modalities "
+                                         r"of the data \('image', 'audio', 'text'\)"):
+        train(tiny_std, cfg, progress=False)
+
+
+def with_nan(features, split="train", modality="audio", row=5):
+    x = {s: dict(v) for s, v in features.x.items()}
+    x[split][modality] = x[split][modality].copy()
+    x[split][modality][row, 0] = np.nan
+    return dataclasses.replace(features, x=x)
+
+
+@pytest.mark.parametrize("engine", ["stacked", "reference"])
+def test_nan_in_the_features_stops_training(tiny_std, engine, tmp_path, one_thread):
+    cfg = dataclasses.replace(CFG, engine=engine)
+    with pytest.raises(FloatingPointError, match=r"mmae training loss is nan at epoch 1, batch \d of 6 \(seed 7\): "
+                                                 r".*non-finite values \(audio: 1\): remove or impute them"):
+        load_or_train(with_nan(tiny_std), cfg, tmp_path, progress=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == []  # no checkpoint, no latents, no resume state
+
+
+@pytest.mark.parametrize("engine", ["stacked", "reference"])
+def test_divergence_stops_training_and_caches_nothing(tiny_std, engine, tmp_path, one_thread):
+    cfg = dataclasses.replace(CFG, engine=engine, lr=1e10)  # Adam's first step makes the weights ~1e10
+    with pytest.raises(FloatingPointError, match=r"mmae training loss is (nan|inf) at epoch 1, batch \d of 6 "
+                                                 r"\(seed 7\): training stopped and nothing is saved. "
+                                                 r"Try a lower lr \(now 1e\+10\)."):
+        load_or_train(tiny_std, cfg, tmp_path, progress=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == []

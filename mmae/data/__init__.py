@@ -2,7 +2,8 @@
 
 ==============  ======================================================================
 ``features``    :class:`Features`, the splits x modalities of one data set; LUMA's names
-``bundle``      the bundle folder layout: :func:`load_bundle` (validated), :func:`save_bundle`, manifests
+``bundle``      the bundle folder layout: :func:`load_bundle` (strictly validated), :func:`save_bundle`
+``manifest``    ``manifest.json``: schema, paths kept inside the bundle, regular files only, sha256
 ``sets``        :func:`load_features`: ``"real"``, ``"synthetic[:variant]"`` or a bundle folder
 ``synthetic``   the LUMA-shaped synthetic generator and its variants
 ``transforms``  :func:`standardize` (fitted on train only), :func:`add_gaussian_noise`

@@ -11,6 +11,14 @@ from mmae.luma.fetch import download
 from mmae.luma.fixture import write_fixture
 
 
+def _boolean(value: str) -> bool:
+    """``true/yes/1`` or ``false/no/0`` (any case); anything else is an argparse error, not False."""
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if value.lower() not in words:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return words[value.lower()]
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m mmae.luma download|extract|fixture`` (``--help`` on each)."""
     p = argparse.ArgumentParser(prog="python -m mmae.luma", description=mmae.luma.__doc__.split("\n")[0])
@@ -22,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("out_dir")
     for name, default in asdict(ExtractConfig()).items():
         kw = {"choices": CHOICES[name]} if name in CHOICES else {}
-        typ = (lambda v: v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)
+        typ = _boolean if isinstance(default, bool) else type(default)
         e.add_argument(f"--{name.replace('_', '-')}", type=typ, default=default, **kw)
     e.add_argument("--tiny", action="store_true", help="small random models (tests, offline demo)")
     f = sub.add_parser("fixture", help="write a tiny LUMA-layout copy into FOLDER")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmae.atomic import save_csv, save_npy, save_torch, write_text
 from mmae.data import MODALITIES, sha256_file
 from mmae.luma.config import ExtractConfig
 from mmae.luma.tables import CLASS_ID, LUMA_CLASSES, image_tables, make_triplets, read_luma
@@ -67,7 +68,7 @@ def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig =
              "text": _text_features(*models["text"], **job)}
     files = _write_arrays(out, parts, triplets, feats, splits)
     manifest = _manifest(root, out, cfg, device, info, kind, triplets, splits, files)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))  # last: the bundle is whole
     return out
 
 
@@ -105,7 +106,7 @@ def _open_parts(parts: Path, stamp: str) -> Path:
     if (parts / "stamp.txt").exists() and (parts / "stamp.txt").read_text() != stamp:
         shutil.rmtree(parts)  # parts of another config, data or model: never mix them
     parts.mkdir(parents=True, exist_ok=True)
-    (parts / "stamp.txt").write_text(stamp)
+    write_text(parts / "stamp.txt", stamp)
     return parts
 
 
@@ -130,14 +131,20 @@ def _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device):
         table = image_tables(root)[0]
         ft_images, ft_labels = np.stack(table["image"].to_list()), table["label"].map(CLASS_ID).to_numpy()
     vgg = extract.replace_head(vgg, n_classes=len(LUMA_CLASSES), seed=cfg.seed)
+    state = None
     if weights.exists():
-        vgg.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as err:  # a truncated file from a killed run: fine-tune again
+            print(f"{weights} is unreadable ({type(err).__name__}): fine-tuning again")
+    if state is not None:
+        vgg.load_state_dict(state)
     else:
         vgg, history = extract.finetune_vgg(
             vgg, ft_images, ft_labels, epochs=cfg.finetune_epochs, head_epochs=cfg.head_epochs,
             batch_size=cfg.batch_size, image_size=cfg.image_size, seed=cfg.seed, device=device)
-        history.to_csv(parts / "finetune_history.csv", index=False)
-        torch.save(vgg.state_dict(), weights)
+        save_csv(history, parts / "finetune_history.csv", index=False)
+        save_torch(vgg.state_dict(), weights)
     return vgg
 
 
@@ -208,10 +215,10 @@ def _text_features(bert, tokenizer, *, root, tables, triplets, cfg, parts, split
 def _write_arrays(out: Path, parts: Path, triplets: pd.DataFrame, feats: dict, splits: list[str]) -> list[str]:
     """Save labels, features (``feats[modality][split]``), triplets and the fine-tuning history; their names."""
     for s in splits:
-        np.save(out / f"{s}_labels.npy", triplets.loc[triplets["split"] == s, "label"].to_numpy(np.int64))
+        save_npy(out / f"{s}_labels.npy", triplets.loc[triplets["split"] == s, "label"].to_numpy(np.int64))
         for m in MODALITIES:
-            np.save(out / f"{s}_{m}.npy", feats[m][s].astype(np.float32))
-    triplets.to_csv(out / "triplets.csv", index=False)
+            save_npy(out / f"{s}_{m}.npy", feats[m][s].astype(np.float32))
+    save_csv(triplets, out / "triplets.csv", index=False)
     extra = ["triplets.csv"]
     if (parts / "finetune_history.csv").exists():
         shutil.copy(parts / "finetune_history.csv", out / "finetune_history.csv")

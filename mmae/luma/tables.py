@@ -36,10 +36,12 @@ def split_index_name(modality: str, split: str) -> str:
     return f"{modality}_{'train_clean' if split == 'train' else 'test'}.txt"
 
 
-def _require(path: Path, what: str) -> Path:
+def _require(path: Path, what: str, root: Path | None = None) -> Path:
+    """``path``, or a FileNotFoundError naming it and the download command for the LUMA folder
+    ``root`` (by default ``path``'s folder; CIFAR's batches sit one level below LUMA's root)."""
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing ({what}); `python -m mmae.luma download "
-                                f"{path.parent}` fetches LUMA")
+                                f"{root or path.parent}` fetches LUMA")
     return path
 
 
@@ -52,7 +54,7 @@ def _check_labels(table: pd.DataFrame, file: Path) -> pd.DataFrame:
 
 def _read_cifar(folder: Path, files: list[str], label_key: str, names_file: str, names_key: str) -> pd.DataFrame:
     def load(name):  # CIFAR's python pickles (latin1 keeps their byte keys readable as str)
-        with open(_require(folder / name, "CIFAR, see CIFAR_URLS"), "rb") as f:
+        with open(_require(folder / name, "CIFAR, see CIFAR_URLS", folder.parent), "rb") as f:
             return pickle.load(f, encoding="latin1")
     names = [CIFAR_RENAME.get(n, n) for n in load(names_file)[names_key]]
     parts = [load(name) for name in files]
@@ -108,7 +110,7 @@ def read_luma(luma_dir: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
         few rows; messages name the file, expected and actual values.
     """
     root = Path(luma_dir)
-    audio_csv = _require(root / "audio" / "datalist.csv", "LUMA's audio table")
+    audio_csv = _require(root / "audio" / "datalist.csv", "LUMA's audio table", root)
     text_tsv = _require(root / "text_data.tsv", "LUMA's text table")
     audio = _check_labels(pd.read_csv(audio_csv), audio_csv)
     text = _check_labels(pd.read_csv(text_tsv, sep="\t"), text_tsv)
@@ -117,7 +119,7 @@ def read_luma(luma_dir: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
     tables: dict[str, dict[str, pd.DataFrame]] = {"train": {}, "test": {}, "ood": {}}
     for m in MODALITIES:
         for split, table in zip(("train", "test"), source[m]):
-            file = _require(root / "split_indices" / split_index_name(m, split), "LUMA's split index")
+            file = _require(root / "split_indices" / split_index_name(m, split), "LUMA's split index", root)
             rows = np.loadtxt(file, dtype=np.int64, ndmin=1)
             missing = np.setdiff1d(rows, table.index.to_numpy())
             if len(missing):

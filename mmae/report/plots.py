@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from mmae.atomic import save_figure
+
 
 def _save(fig, path):
     if path is not None:
-        fig.savefig(Path(path), dpi=130, bbox_inches="tight")
+        save_figure(fig, Path(path), dpi=130, bbox_inches="tight")
     return fig
 
 

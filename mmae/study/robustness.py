@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
+from mmae.artifacts import RESULT_CODE, run_key, writable_dir
+from mmae.atomic import folder_lock
 from mmae.baselines import PCA_DIMS, pca_project
 from mmae.data import Features, load_features, standardize
 from mmae.evaluation import N_INIT, cluster_scores, ood_auroc_score, retrieval_scores
@@ -131,15 +132,16 @@ def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path
     ``artifacts_dir/robustness/{folder_name(data)}/``, under keys of code, data and parameters.
     Returns the standardised features, the :func:`measure` table and the tuned choices."""
     features = standardize(load_features(data, seed=data_seed, environ=environ))
-    out = resolve_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
-    chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
-    zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
-    key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
-    try:
-        table = load_table(out, "robustness", key)
-    except (FileNotFoundError, ValueError):
-        table = measure(features, zoo, n_init)
-        save_table(table, out, "robustness", key)
+    out = writable_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
+    with folder_lock(out):  # one writer per data set's folder
+        chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
+        zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
+        key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
+        try:
+            table = load_table(out, "robustness", key)
+        except (FileNotFoundError, ValueError):
+            table = measure(features, zoo, n_init)
+            save_table(table, out, "robustness", key)
     return features, table, chosen
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from mmae.artifacts import project_root, resolve_dir, run_key
+from mmae.atomic import write_text
 from mmae.data import Features
 from mmae.evaluation import N_INIT, cluster_scores
 from mmae.training import load_checkpoint
@@ -19,7 +20,8 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
     folder under ``folder``; equal parameter sets run once. A run already done by this
     code on these data (``fingerprint``) with the same parameters is not repeated.
 
-    Returns one row per run: parameter, value, folder, and whether it was executed now.
+    Returns one row per run: parameter, value, folder, whether it was executed now, and the
+    run's latent size and seeds (which files :func:`sweep_table` reads).
     """
     import papermill as pm
 
@@ -37,9 +39,11 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
                 pm.execute_notebook(str(notebook), str(run_dir / Path(notebook).name), cwd=str(project_root()),
                                     parameters=p | {"artifacts_dir": str(run_dir)}, kernel_name="python3",
                                     progress_bar=False)
-                (run_dir / "run.key").write_text(key)
+                write_text(run_dir / "run.key", key)
             done[key] = run_dir
-            rows.append({"parameter": name, "value": value, "folder": run_dir, "executed": executed})
+            seeds = list(range(p.get("seed", 42), p.get("seed", 42) + p.get("n_seeds", 1)))
+            rows.append({"parameter": name, "value": value, "folder": run_dir, "executed": executed,
+                         "latent_dim": p.get("latent_dim", 128), "seeds": seeds})
     return pd.DataFrame(rows)
 
 
@@ -48,11 +52,13 @@ def sweep_table(runs: pd.DataFrame, features: Features, k: int, n_init: int = N_
     latents, and its final test reconstruction loss. Columns parameter, value, seed, metric, value."""
     rows = []
     for r in runs.itertuples():
-        seed_dirs = sorted(Path(r.folder).glob("seed*")) or [Path(r.folder)]
-        for d in seed_dirs:
-            _, ckpt = load_checkpoint(next(d.glob("mmae_z*.pt")), "cpu")
-            L, seed = ckpt["model_config"]["latent_dim"], ckpt["seeds"][0]
-            c = cluster_scores(np.load(d / f"latents_z{L}_test.npy"), features.y["test"], k, n_init, seed)
+        # exactly the files of this run: a leftover seed folder or checkpoint of another run is never read
+        folders = [Path(r.folder) / f"seed{s}" for s in r.seeds] if len(r.seeds) > 1 else [Path(r.folder)]
+        for d in folders:
+            path = d / f"mmae_z{r.latent_dim}.pt"
+            _, ckpt = load_checkpoint(path, "cpu")
+            seed = ckpt["seeds"][0]
+            c = cluster_scores(np.load(d / f"latents_z{r.latent_dim}_test.npy"), features.y["test"], k, n_init, seed)
             metrics = {"ari": c["ari"], "nmi": c["nmi"], "test_loss": ckpt["histories"][0]["test_loss"][-1]}
             rows += [{"parameter": r.parameter, "setting": str(r.value), "seed": seed, "metric": m, "value": v}
                      for m, v in metrics.items()]

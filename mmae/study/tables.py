@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmae.atomic import save_csv
+
 def save_table(table: pd.DataFrame, artifacts_dir: Path, question: str, key: str) -> Path:
     """Write ``beyond_{question}.csv``, its first line the zoo's key (``# key: ...``), for the
     scorecard (notebook 14). An empty table (no OOD split) is written too, key and header only."""
     path = Path(artifacts_dir) / f"beyond_{question}.csv"
-    path.write_text(f"# key: {key}\n" + table.to_csv(index=False))
+    save_csv(table, path, header=f"# key: {key}\n", index=False)
     return path
 
 
@@ -19,12 +21,16 @@ def load_table(artifacts_dir: Path, question: str, key: str) -> pd.DataFrame:
     path = Path(artifacts_dir) / f"beyond_{question}.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the chapter that writes it first ({QUESTIONS.get(question, 'notebooks/07_comparators')})")
-    with open(path) as f:
-        first = f.readline().strip()
-    if first != f"# key: {key}":
-        raise ValueError(f"{path} was computed from other code, data, models or seeds than these: "
-                         f"run {QUESTIONS.get(question, 'notebooks/07_comparators')} again with the same parameters")
-    return pd.read_csv(path, skiprows=1)
+    chapter = QUESTIONS.get(question, "notebooks/07_comparators")
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline().strip()
+            if first != f"# key: {key}":
+                raise ValueError(f"{path} was computed from other code, data, models or seeds than these: "
+                                 f"run {chapter} again with the same parameters")
+            return pd.read_csv(f)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as err:
+        raise ValueError(f"{path} is unreadable ({type(err).__name__}): run {chapter} again") from None
 
 
 QUESTIONS = {"retrieval": "notebooks/08_retrieval", "subsets": "notebooks/09_missing_modalities",

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
+from mmae.artifacts import RESULT_CODE, resolve_dir, run_key, writable_dir
+from mmae.atomic import folder_lock
 from mmae.baselines import FusionPCA
 from mmae.data import Features, load_features, standardize
 from mmae.models import MODELS
@@ -145,10 +146,11 @@ def prepare(data: str, data_seed: int, cfg: TrainConfig, seeds: list[int], model
     With ``tune``, each comparator's own hyper-parameter is first chosen on a validation slice of
     train (:mod:`mmae.study.tuning`; cached in ``zoo/tuning.csv`` under a key of code, data and
     parameters), and the zoo is trained with the chosen values instead of ``cfg``'s."""
-    out = resolve_dir(artifacts_dir)
+    out = writable_dir(artifacts_dir)
     features = standardize(load_features(data, seed=data_seed))
-    chosen = tuned(features, cfg, models, out, progress) if tune else {}
-    return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen), out
+    with folder_lock(out):  # one writer per artifacts_dir: a concurrent run waits for this one
+        chosen = tuned(features, cfg, models, out, progress) if tune else {}
+        return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen), out
 
 
 def tuned(features: Features, cfg: TrainConfig, names: list[str], artifacts_dir: Path, progress: bool = True

@@ -13,22 +13,31 @@ A checkpoint is a dict::
     histories     one per-epoch history per seed (DataFrame.to_dict(orient="list"))
     data          {"name", "fingerprint", "synthetic"} of the training data
     torch_version the torch that wrote it
+    latents       (written by save_run) {file name: sha256} of the latents written with it
+
+Every file is written atomically (:mod:`mmae.atomic`). A run's files are one unit: :func:`save_run`
+writes the latents first and the checkpoint, which names their hashes, last
+(:func:`latents_match`). While training, a resume state is kept beside the checkpoint
+(``<name>.resume.pt``, :mod:`mmae.training.resume`) and removed once the checkpoint is written,
+so a killed run continues where it stopped; a failed one (non-finite loss) leaves nothing behind.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
-from mmae.artifacts import checkpoint_path, latents_path, resolve_dir, run_key
-from mmae.data import Features
+from mmae.artifacts import checkpoint_path, latents_path, resolve_dir, run_key, writable_dir
+from mmae.atomic import folder_lock
+from mmae.atomic import save_npy, save_torch
+from mmae.data import Features, sha256_file
 from mmae.device import pick_device
 from mmae.models import MODELS
 from mmae.training.config import TrainConfig
 from mmae.training.loop import encode, train, train_seeds
+from mmae.training.resume import one_line
 
 FORMAT = "mmae-checkpoint/2"
 
@@ -44,17 +53,18 @@ def run_id(features: Features, cfg: TrainConfig, seeds: list[int]) -> str:
 
 
 def save_checkpoint(path: str | Path, models: list, histories: list[pd.DataFrame], cfg: TrainConfig,
-                    seeds: list[int], features: Features) -> Path:
-    """Write the models trained with ``seeds`` (one per seed) in the schema above."""
+                    seeds: list[int], features: Features, latents: dict[str, str] | None = None) -> Path:
+    """Write the models trained with ``seeds`` (one per seed) in the schema above, atomically;
+    ``latents`` ({file name: sha256}) names the latents files that belong to them."""
     path = Path(path)
-    torch.save({
+    save_torch({
         "format": FORMAT, "key": run_id(features, cfg, seeds), "model": cfg.model,
         "model_config": models[0].config, "train_config": asdict(cfg), "seeds": list(seeds),
         "state_dicts": [{k: v.cpu() for k, v in m.state_dict().items()} for m in models],
         "histories": [h.to_dict(orient="list") for h in histories],
         "data": {"name": features.name, "fingerprint": features.fingerprint(), "synthetic": features.synthetic},
         "torch_version": str(torch.__version__),
-    }, path)
+    } | ({"latents": dict(latents)} if latents is not None else {}), path)
     return path
 
 
@@ -72,50 +82,112 @@ def load_checkpoint(path: str | Path, device: str = "auto") -> tuple[list, dict]
     return models, ckpt
 
 
-def fit(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True) -> tuple[list, list]:
+def _cached(path: Path, device: str, key: str) -> tuple[list, dict] | None:
+    """The checkpoint at ``path`` when it holds the run ``key``; else None, said in one line
+    (absent: nothing; unreadable or another run's: why)."""
+    if not path.exists():
+        return None
+    try:
+        models, ckpt = load_checkpoint(path, device)
+    except Exception as e:  # truncated, garbled, not a checkpoint: train again rather than crash
+        print(f"{path} is unreadable ({one_line(e)}): training again.")
+        return None
+    if ckpt.get("key") != key:
+        print(f"{path.name} was trained with other code, data or parameters: training again.")
+        return None
+    return models, ckpt
+
+
+def fit(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, **resume) -> tuple[list, list]:
     """Train one model per seed: one seed with ``cfg.engine="reference"`` runs the plain loop,
-    anything else the stacked engine, all seeds together."""
+    anything else the stacked engine, all seeds together. ``resume``: ``resume_path``,
+    ``save_every``, ``key`` of :func:`mmae.training.train_seeds`."""
     if cfg.engine == "reference" and len(seeds) == 1:
-        model, history = train(features, replace(cfg, seed=seeds[0]), progress)
+        model, history = train(features, replace(cfg, seed=seeds[0]), progress, **resume)
         return [model], [history]
-    return train_seeds(features, cfg, list(seeds), progress)
+    return train_seeds(features, cfg, list(seeds), progress, **resume)
+
+
+def resume_path_of(path: str | Path) -> Path:
+    """Where the resume state of the checkpoint ``path`` is kept while it trains: ``<name>.resume.pt``."""
+    return Path(path).with_suffix(".resume.pt")
 
 
 def load_or_train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], path: str | Path,
-                        progress: bool = True) -> tuple[list, list[pd.DataFrame]]:
+                        progress: bool = True, resume: bool = True, save_every: int = 10
+                        ) -> tuple[list, list[pd.DataFrame]]:
     """The models at ``path`` when their run key matches (this code, these data, ``cfg`` and
-    ``seeds``), else trained with :func:`fit` and saved there."""
+    ``seeds``), else trained with :func:`fit` and saved there.
+
+    An unreadable checkpoint is reported and trained again. With ``resume``, training keeps a
+    resume state every ``save_every`` epochs (:func:`resume_path_of`) and continues from one of
+    the same run; it is removed once the checkpoint is written. Nothing is written when training
+    fails (a ``FloatingPointError`` for a non-finite loss).
+    """
     path = Path(path)
-    if path.exists():
-        models, ckpt = load_checkpoint(path, cfg.device)
-        if ckpt.get("key") == run_id(features, cfg, seeds):
-            print(f"Loaded {path.name}: trained by this code on these data with these parameters.")
-            return models, [pd.DataFrame(h) for h in ckpt["histories"]]
-        print(f"{path.name} was trained with other code, data or parameters: training again.")
-    models, histories = fit(features, cfg, seeds, progress)
+    key = run_id(features, cfg, seeds)
+    cached = _cached(path, cfg.device, key)
+    if cached is not None:
+        print(f"Loaded {path.name}: trained by this code on these data with these parameters.")
+        return cached[0], [pd.DataFrame(h) for h in cached[1]["histories"]]
+    resume_path = resume_path_of(path) if resume else None
+    models, histories = fit(features, cfg, seeds, progress, resume_path=resume_path, save_every=save_every, key=key)
     save_checkpoint(path, models, histories, cfg, seeds, features)
+    if resume_path is not None:
+        resume_path.unlink(missing_ok=True)
     return models, histories
 
 
 def save_run(model, cfg: TrainConfig, history: pd.DataFrame, features: Features, artifacts_dir: str | Path) -> Path:
-    """Write ``mmae_z{latent_dim}.pt`` (one seed, ``cfg.seed``) and ``latents_z{latent_dim}_{split}.npy``."""
+    """Write ``latents_z{latent_dim}_{split}.npy``, then ``mmae_z{latent_dim}.pt`` (one seed,
+    ``cfg.seed``) naming their sha256, each atomically: the checkpoint is written last, so a run
+    killed half-way leaves no checkpoint that claims latents it does not own."""
     folder = resolve_dir(artifacts_dir)
-    path = save_checkpoint(checkpoint_path(folder, cfg.latent_dim), [model], [history], cfg, [cfg.seed], features)
+    hashes = {}
     for split in features.splits:
-        np.save(latents_path(folder, cfg.latent_dim, split), encode(model, features.x[split]))
-    return path
+        f = save_npy(latents_path(folder, cfg.latent_dim, split), encode(model, features.x[split]))
+        hashes[f.name] = sha256_file(f)
+    return save_checkpoint(checkpoint_path(folder, cfg.latent_dim), [model], [history], cfg, [cfg.seed], features,
+                           latents=hashes)
 
 
-def load_or_train(features: Features, cfg: TrainConfig, artifacts_dir: str | Path, progress: bool = True):
+def latents_match(ckpt: dict, folder: str | Path) -> bool:
+    """True when every latents file the checkpoint ``ckpt`` names is in ``folder`` with the sha256
+    it records (False for a checkpoint that names none)."""
+    recorded = ckpt.get("latents")
+    if not isinstance(recorded, dict) or not recorded:
+        return False
+    return all((Path(folder) / name).is_file() and sha256_file(Path(folder) / name) == sha
+               for name, sha in recorded.items())
+
+
+def load_or_train(features: Features, cfg: TrainConfig, artifacts_dir: str | Path, progress: bool = True,
+                  resume: bool = True, save_every: int = 10):
     """The run 03_train wrote for exactly this code, data and config (model, history); else train
-    it and write it as :func:`save_run` does. A checkpoint whose run key differs is never reused."""
-    path = checkpoint_path(resolve_dir(artifacts_dir), cfg.latent_dim)
-    if path.exists():
-        models, ckpt = load_checkpoint(path, cfg.device)
-        if ckpt.get("key") == run_id(features, cfg, [cfg.seed]):
+    it and write it as :func:`save_run` does. A checkpoint whose run key differs is never reused;
+    an unreadable one is trained again; latents that are not the checkpoint's (:func:`latents_match`)
+    are written again from its model. ``resume`` and ``save_every`` as in :func:`load_or_train_seeds`."""
+    folder = writable_dir(artifacts_dir)
+    with folder_lock(folder):  # one writer per artifacts_dir: a concurrent run waits for this one
+        return _load_or_train(features, cfg, folder, progress, resume, save_every)
+
+
+def _load_or_train(features, cfg, folder, progress, resume, save_every):
+    path = checkpoint_path(folder, cfg.latent_dim)
+    key = run_id(features, cfg, [cfg.seed])
+    cached = _cached(path, cfg.device, key)
+    if cached is not None:
+        (model,), ckpt = cached
+        history = pd.DataFrame(ckpt["histories"][0])
+        if latents_match(ckpt, folder):
             print(f"Loaded {path.name}: trained by this code on these data with this config.")
-            return models[0], pd.DataFrame(ckpt["histories"][0])
-        print(f"{path.name} was trained with other code, data or parameters: training again.")
-    model, history = train(features, cfg, progress)
-    save_run(model, cfg, history, features, artifacts_dir)
+        else:
+            print(f"Loaded {path.name}, but the latents beside it are not its own: writing them again from its model.")
+            save_run(model, cfg, history, features, folder)
+        return model, history
+    resume_path = resume_path_of(path) if resume else None
+    model, history = train(features, cfg, progress, resume_path=resume_path, save_every=save_every, key=key)
+    save_run(model, cfg, history, features, folder)
+    if resume_path is not None:
+        resume_path.unlink(missing_ok=True)
     return model, history

@@ -1,6 +1,7 @@
 """The configuration of a training run: one frozen dataclass, validated at construction."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,22 +38,56 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+        if not is_int(self.seed):
+            raise ValueError(f"TrainConfig.seed must be an int, got {self.seed!r}")
+        if isinstance(self.hidden, (str, bytes)) or not all(is_int(w) and w >= 1 for w in self.hidden):
+            raise ValueError(f"TrainConfig.hidden must be a sequence of positive ints, got {self.hidden!r}")
+        for name in ("lr", "temperature"):
+            if not (is_finite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"TrainConfig.{name} must be a finite number > 0, got {getattr(self, name)!r}")
+        if not (is_finite(self.beta) and self.beta >= 0):
+            raise ValueError(f"TrainConfig.beta must be a finite number >= 0, got {self.beta!r}")
+        if self.loss_weights is not None:
+            if not isinstance(self.loss_weights, Mapping):
+                raise ValueError(f"TrainConfig.loss_weights must be None or a dict of modality to weight, "
+                                 f"got {self.loss_weights!r}")
+            for m, w in self.loss_weights.items():
+                if not (is_finite(w) and w >= 0):
+                    raise ValueError(f"TrainConfig.loss_weights[{m!r}] must be a finite number >= 0, got {w!r}")
         if self.engine not in ("stacked", "reference"):
             raise ValueError(f"TrainConfig.engine must be 'stacked' or 'reference', got {self.engine!r}")
         if self.model not in MODELS:
             raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {self.model!r}")
         if self.engine == "reference" and self.model != "mmae":
             raise ValueError(f"engine='reference' trains the MMAE only, got model={self.model!r}")
-        if not 0 <= self.modality_dropout < 1:
+        if not (is_finite(self.modality_dropout) and 0 <= self.modality_dropout < 1):
             raise ValueError(f"TrainConfig.modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
-        if not (np.isfinite(self.align) and self.align >= 0):
+        if not (is_finite(self.align) and self.align >= 0):
             raise ValueError(f"TrainConfig.align must be a finite number >= 0, got {self.align!r}")
         if (self.modality_dropout or self.align) and (self.model != "mmae" or self.engine != "stacked"
                                                       or self.fusion != "mean"):
             raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean' and "
                              f"engine='stacked', got model={self.model!r}, fusion={self.fusion!r}, engine={self.engine!r}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
+
+
+def is_int(value) -> bool:
+    """True for an int (NumPy's too), False for a bool: ``True`` is no epoch count."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_finite(value) -> bool:
+    """True for a finite real number (int or float, NumPy's too), False for a bool, NaN or inf."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
+def check_modalities(cfg: TrainConfig, modalities) -> None:
+    """Raise a ``ValueError`` naming the keys of ``cfg.loss_weights`` that are not ``modalities``
+    (the data's): a misspelt weight would otherwise be ignored silently."""
+    unknown = sorted(set(cfg.loss_weights or {}) - set(modalities))
+    if unknown:
+        raise ValueError(f"TrainConfig.loss_weights names {unknown}, which are not modalities of the data "
+                         f"{tuple(modalities)}")

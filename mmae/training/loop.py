@@ -16,7 +16,8 @@ from tqdm import tqdm
 from mmae.data import Features
 from mmae.device import pick_device
 from mmae.models import MMAE, build_model, reconstruction_loss
-from mmae.training.config import TrainConfig
+from mmae.training.config import TrainConfig, check_modalities
+from mmae.training.resume import Run
 
 
 def to_tensors(x: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -39,12 +40,13 @@ def evaluate_loss(model: MMAE, x: dict[str, torch.Tensor], batch_size: int = 409
     return {"loss": sum(per.values()), **{f"loss_{m}": v for m, v in per.items()}}
 
 
-def train(features: Features, cfg: TrainConfig | None = None, progress: bool = True
-          ) -> tuple[MMAE, pd.DataFrame]:
+def train(features: Features, cfg: TrainConfig | None = None, progress: bool = True, *, resume_path=None,
+          save_every: int = 10, key: str | None = None) -> tuple[MMAE, pd.DataFrame]:
     """Train an MMAE on ``features.x["train"]`` (standardise the features first).
 
     ``cfg.engine`` picks the implementation: ``"stacked"`` (default, :mod:`mmae.training.stacked`, fast)
     or ``"reference"`` (:func:`train_reference`, the plain loop); both follow the same trajectory.
+    ``resume_path``, ``save_every`` and ``key`` are those of :func:`train_reference`.
 
     Returns
     -------
@@ -53,45 +55,88 @@ def train(features: Features, cfg: TrainConfig | None = None, progress: bool = T
     history : pandas.DataFrame
         One row per epoch: train loss (total and per modality, averaged over rows), the same on
         the test split when present (``test_`` prefix), and seconds per epoch.
+
+    Raises
+    ------
+    FloatingPointError
+        A training loss or the weights became non-finite (the message names the epoch and batch).
     """
     cfg = cfg or TrainConfig()
+    resume = {"resume_path": resume_path, "save_every": save_every, "key": key}
     if cfg.engine == "reference":
-        return train_reference(features, cfg, progress)
-    models, histories = train_seeds(features, cfg, [cfg.seed], progress)
+        return train_reference(features, cfg, progress, **resume)
+    models, histories = train_seeds(features, cfg, [cfg.seed], progress, **resume)
     return models[0], histories[0]
 
 
-def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True
+def _key(features: Features, cfg: TrainConfig, seeds: list[int], resume_path, key: str | None) -> str | None:
+    """The run key a resume state is filed under: ``key``, else the run's own (with a resume path)."""
+    if key is None and resume_path is not None:
+        from mmae.training.checkpoint import run_id  # checkpoint imports this module
+
+        key = run_id(features, cfg, seeds)
+    return key
+
+
+def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, *,
+                resume_path=None, save_every: int = 10, key: str | None = None
                 ) -> tuple[list[torch.nn.Module], list[pd.DataFrame]]:
     """Train one model of ``cfg.model`` per seed, all together in one vectorised model
     (:mod:`mmae.training.stacked`).
 
     For the MMAE, model ``s`` is what ``train(features, replace(cfg, seed=seeds[s]))`` gives, up
     to floating-point reassociation. ``cfg.seed`` is ignored.
+
+    Parameters
+    ----------
+    features : Features
+    cfg : TrainConfig
+    seeds : list of int
+    progress : bool
+        Show a progress bar.
+    resume_path : Path, optional
+        Keep a resume state there every ``save_every`` epochs and after the last, and continue
+        from it when it holds this run (:mod:`mmae.training.resume`).
+    save_every : int
+    key : str, optional
+        The run key the resume state is filed under; default :func:`mmae.training.run_id`.
+
+    Returns
+    -------
+    models : list of torch.nn.Module
+    histories : list of pandas.DataFrame
+        One model and one history per seed, as :func:`mmae.training.stacked.train_stacked` returns.
     """
     from mmae.training.stacked import train_stacked  # the engine imports this module's helpers
 
     if len(seeds) < 1:
         raise ValueError(f"seeds must hold at least one seed, got {seeds!r}")
+    check_modalities(cfg, features.modalities)
     device = pick_device(cfg.device)
     models = []
     for seed in seeds:  # the same initialisation as the reference trainer, seed by seed
         torch.manual_seed(seed)
         models.append(build_model(cfg.model, features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion))
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
-    return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg, x_test, progress)
+    return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg, x_test, progress,
+                         resume_path=resume_path, save_every=save_every,
+                         key=_key(features, cfg, list(seeds), resume_path, key))
 
 
-def train_reference(features: Features, cfg: TrainConfig | None = None, progress: bool = True
-                    ) -> tuple[MMAE, pd.DataFrame]:
+def train_reference(features: Features, cfg: TrainConfig | None = None, progress: bool = True, *,
+                    resume_path=None, save_every: int = 10, key: str | None = None) -> tuple[MMAE, pd.DataFrame]:
     """The plain PyTorch loop: the readable specification the fast engine is tested against.
 
     The data stay on the device as tensors; each epoch visits them in the order of a
     ``torch.randperm`` drawn from a CPU generator seeded with ``cfg.seed`` (so the order is the
     same on every device), in batches of ``cfg.batch_size`` with the last partial batch kept, as
-    a ``DataLoader(shuffle=True)`` would. Returns what :func:`train` returns.
+    a ``DataLoader(shuffle=True)`` would. Returns what :func:`train` returns. With ``resume_path``,
+    a resume state is kept there every ``save_every`` epochs and after the last, filed under
+    ``key`` (default: the run key of ``cfg``), and the run continues from it when it holds this run.
+    A non-finite training loss stops training with a ``FloatingPointError`` (:mod:`mmae.training.resume`).
     """
     cfg = cfg or TrainConfig()
+    check_modalities(cfg, features.modalities)
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = MMAE(features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion).to(device)
@@ -100,12 +145,16 @@ def train_reference(features: Features, cfg: TrainConfig | None = None, progress
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
     n = len(features.y["train"])
     order = torch.Generator().manual_seed(cfg.seed)
-    rows = []
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc="epochs", disable=not progress, mininterval=2):
+    run = Run(cfg, [cfg.seed], "reference", model, opt, [order], x, resume_path,
+              _key(features, cfg, [cfg.seed], resume_path, key), save_every)
+    start, rows = run.start([])
+    for epoch in tqdm(range(start + 1, cfg.epochs + 1), desc="epochs", disable=not progress, mininterval=2,
+                      initial=start, total=cfg.epochs):
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=order).to(device)
         sums = torch.zeros(len(x), device=device)  # per-modality sums of batch MSE x rows
+        losses = []  # checked once per epoch
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             xb = {m: a[idx] for m, a in x.items()}
@@ -113,13 +162,16 @@ def train_reference(features: Features, cfg: TrainConfig | None = None, progress
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            losses.append(loss.detach())
             sums += torch.stack([v.detach() for v in per.values()]) * len(idx)
+        run.check(epoch, torch.stack(losses))
         per_epoch = dict(zip(x, (sums / n).tolist()))
         row = {"epoch": epoch, "loss": sum(per_epoch.values()),
                **{f"loss_{m}": v for m, v in per_epoch.items()}}
         if x_test is not None:
             row |= {f"test_{k}": v for k, v in evaluate_loss(model, x_test).items()}
         rows.append(row | {"seconds": time.perf_counter() - t0})
+        run.save(epoch, rows)
     model.eval()
     return model, pd.DataFrame(rows)
 

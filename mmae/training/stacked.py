@@ -24,7 +24,8 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from mmae.models import gaussian_kl, info_nce_loss, product_of_experts
-from mmae.training.config import TrainConfig
+from mmae.training.config import TrainConfig, check_modalities
+from mmae.training.resume import Run
 
 OBJECTIVES = ("mmae", "mvae", "mvae_cross", "contrastive")
 
@@ -218,18 +219,44 @@ def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", ba
 
 
 def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], cfg: TrainConfig,
-                  x_test: dict[str, Tensor] | None = None, progress: bool = True
-                  ) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+                  x_test: dict[str, Tensor] | None = None, progress: bool = True, *, resume_path=None,
+                  save_every: int = 10, key: str | None = None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
     """Train ``models`` (freshly initialised, one per seed) together on ``objective(cfg.model)``
     with ``cfg``'s budget, optimiser and objective parameters (``cfg.seed`` is not used).
 
-    ``x_train[m]``, ``x_test[m]`` are (n, d_m) tensors on the training device. Returns the trained
-    replicas and one history per replica: per epoch what :func:`objective` logs (averaged over
-    rows), the test reconstruction MSEs (``test_`` prefix; not for ``"contrastive"``), seconds.
+    Parameters
+    ----------
+    x_train, x_test : dict of str to Tensor
+        (n, d_m) features on the training device; ``x_test`` (optional) is evaluated every epoch.
+    models, seeds : list
+        One freshly initialised model per seed; replica ``s`` sees the data in the order of ``seeds[s]``.
+    cfg : TrainConfig
+    progress : bool
+    resume_path : Path, optional
+        Keep a resume state there (:mod:`mmae.training.resume`) every ``save_every`` epochs and
+        after the last, and continue from it when it holds this run (same ``key``).
+    save_every : int
+    key : str, optional
+        The run key (:func:`mmae.training.checkpoint.run_id`); required with ``resume_path``.
+
+    Returns
+    -------
+    models : list of torch.nn.Module
+        The trained replicas.
+    histories : list of pandas.DataFrame
+        One per replica: per epoch what :func:`objective` logs (averaged over rows), the test
+        reconstruction MSEs (``test_`` prefix; not for ``"contrastive"``), seconds.
+
+    Raises
+    ------
+    FloatingPointError
+        At the end of the first epoch with a non-finite training loss (naming it), or when the
+        weights are not finite; the resume state of this run is then removed.
     """
     model, batch_size, epochs = cfg.model, cfg.batch_size, cfg.epochs
     if model not in OBJECTIVES:
         raise ValueError(f"model must be one of {OBJECTIVES}, got {model!r}")
+    check_modalities(cfg, x_train)
     device = next(iter(x_train.values())).device
     net = StackedMMAE(models).to(device)
     fused = device.type in ("cpu", "cuda")
@@ -238,13 +265,15 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
     orders = [torch.Generator().manual_seed(s) for s in seeds]  # one data order per replica
     noise = torch.Generator().manual_seed(seeds[0])              # MVAE reparameterisation, modality dropout
     w = torch.tensor([(cfg.loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
-    rows: list[list[dict]] = [[] for _ in seeds]
-    for epoch in tqdm(range(1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
-                      disable=not progress, mininterval=2):
+    run = Run(cfg, seeds, "stacked", net, opt, [*orders, noise], x_train, resume_path, key, save_every)
+    start, rows = run.start([[] for _ in seeds])
+    for epoch in tqdm(range(start + 1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
+                      disable=not progress, mininterval=2, initial=start, total=epochs):
         t0 = time.perf_counter()
         net.train()
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # (S, n)
         sums: dict[str, Tensor] = {}
+        losses = []  # each batch's (S,) loss, checked once per epoch: no device sync per step
         for i in range(0, n, batch_size):
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
@@ -253,8 +282,10 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
             loss.sum().backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
+            losses.append(loss.detach())
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0) + v.detach() * idx.shape[1]
+        run.check(epoch, torch.stack(losses))
         per_epoch = {k: (v / n).tolist() for k, v in sums.items()}
         test = stacked_loss(net, x_test, model).tolist() if x_test is not None and model != "contrastive" else None
         seconds = time.perf_counter() - t0
@@ -263,4 +294,5 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
             if test is not None:
                 row |= {"test_loss": sum(test[s]), **{f"test_loss_{m}": v for m, v in zip(x_test, test[s])}}
             rows[s].append(row | {"seconds": seconds})
+        run.save(epoch, rows)
     return [m.to(device) for m in net.unstack()], [pd.DataFrame(r) for r in rows]

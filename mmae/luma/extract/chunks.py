@@ -1,11 +1,12 @@
 """Resumable extraction: run a feature extractor chunk by chunk, each chunk's result saved as a part."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
+
+from mmae.atomic import save_npy
 
 
 def run_in_chunks(fn, items, folder, name: str, chunk_size: int = 1024,
@@ -24,13 +25,22 @@ def run_in_chunks(fn, items, folder, name: str, chunk_size: int = 1024,
     parts = []
     for i, start in enumerate(tqdm(range(0, len(items), chunk_size), desc=desc or name)):
         path, size = folder / f"{name}_part{i:05d}.npy", min(chunk_size, len(items) - start)
-        part = np.load(path) if path.exists() else np.asarray(fn(items[start:start + size]))
+        part = _read_part(path) if path.exists() else None
+        saved = part is not None
+        part = part if saved else np.asarray(fn(items[start:start + size]))
         if len(part) != size:
             raise ValueError(f"{path}: expected {size} rows (chunk {i}, chunk_size={chunk_size}), "
                              f"got {len(part)}")
-        if not path.exists():
-            with open(path.with_suffix(".tmp"), "wb") as f:
-                np.save(f, part)
-            os.replace(path.with_suffix(".tmp"), path)
+        if not saved:
+            save_npy(path, part)
         parts.append(part)
     return np.concatenate(parts)
+
+
+def _read_part(path: Path):
+    """A saved part, or None (with a printed line) when it is unreadable: it is then recomputed."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        print(f"{path} is unreadable ({type(err).__name__}): computing it again")
+        return None
