@@ -41,6 +41,30 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def display_path(path: str | os.PathLike, root: Path | None = None) -> str:
+    """``path`` as a page of the book should print it: relative to the repository root (``root``,
+    default :func:`project_root`) when it lies inside it, else relative to the working directory
+    when it lies there, else as given. The build machine's absolute paths never reach a reader.
+
+    Examples
+    --------
+    >>> display_path(project_root() / "artifacts" / "mmae_z128.pt")
+    'artifacts/mmae_z128.pt'
+    >>> display_path("/elsewhere/x.pt", root=Path("/repo"))
+    '/elsewhere/x.pt'
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__} {path!r}")
+    given = Path(path)
+    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    for base in (root or project_root(), Path.cwd()):
+        try:
+            return absolute.relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            continue
+    return given.as_posix()
+
+
 def resolve_dir(artifacts_dir: str | Path) -> Path:
     """An absolute ``artifacts_dir``; a relative one is taken from the repository root, so that the
     book (run from ``notebooks/``) and papermill (run from the root) share one folder. Created if needed."""

@@ -4,6 +4,8 @@ names the parameter, what the notebook declares and what was given.
 
 Each notebook's first code cell calls ``params.check(globals(), "NN_name")``: the declared
 parameters are read from the ``parameters`` cell of ``notebooks/NN_name.py``, the source of truth.
+The same call starts the chapter's clock (:mod:`mmae.report.provenance`) and, in a book build, the
+watchdog of its wall-time limit (:mod:`mmae.watchdog`).
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import math
 import types
 from pathlib import Path
 
+from mmae import watchdog
 from mmae.artifacts import project_root
 from mmae.device import pick_device
+from mmae.report import provenance  # importing it starts the chapter's clock (its provenance wall time)
 
 IPYTHON = {"In", "Out", "get_ipython", "exit", "quit", "open"}  # names IPython puts in a kernel
 
@@ -63,6 +67,7 @@ def check(namespace: dict, notebook: str, root: Path | None = None) -> None:
     ...
     ValueError: notebooks/03_train: unknown parameter 'latnet_dim' (did you mean 'latent_dim'?)...
     """
+    provenance.start()  # the chapter's wall time counts from here (a no-op once the clock runs)
     defaults = declared(notebook, root)
     given = {k: v for k, v in namespace.items() if not k.startswith("_") and k not in IPYTHON
              and not isinstance(v, (types.ModuleType, types.FunctionType, type))}
@@ -78,3 +83,4 @@ def check(namespace: dict, notebook: str, root: Path | None = None) -> None:
                          + f". Its parameters: {', '.join(defaults)}")
     if "device" in given:
         pick_device(given["device"])  # an unknown or absent device fails here, before any data load
+    watchdog.start(notebook)  # only when MMAE_NOTEBOOK_LIMIT_S is set, as the book build sets it

@@ -97,14 +97,14 @@ from mmae import params
 
 params.check(globals(), "00_luma_features")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import json
 
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, luma
 from mmae.luma import extract
-from mmae.report import plots
+from mmae.report import plots, provenance
 from mmae.report.tables import summary_table
 
 out = artifacts.writable_dir(artifacts_dir)
@@ -114,7 +114,8 @@ cfg = luma.ExtractConfig(seed=seed, image_features=image_features, finetune_on=f
                          chunk_size=chunk_size, device=device)
 source = luma_dir or luma.write_fixture(out / "luma_fixture", seed=seed)
 target = bundle_dir or out / "luma_bundle"
-display(Markdown(f"**LUMA copy:** `{source}`" + (" (the tiny fixture, not LUMA)" if not luma_dir else "")))
+display(Markdown(f"**LUMA copy:** `{artifacts.display_path(source)}`"
+                 + (" (the tiny fixture, not LUMA)" if not luma_dir else "")))
 
 # %% [markdown]
 # The rows LUMA's split files select, and the triplets formed from them: every class of a split
@@ -177,3 +178,6 @@ summary_table(features).round(3)
 #   code and [CLS] in the paper, both selectable.
 # - Here the pipeline ran on a tiny fixture with random models: the shapes, manifest and hashes
 #   are real, the feature values are not LUMA's.
+
+# %% tags=["hide-input"]
+provenance.show("00_luma_features", features, device, artifacts_dir)

@@ -49,11 +49,11 @@ from mmae import params
 
 params.check(globals(), "00_real_media")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
-from mmae.report import tables
+from mmae.report import provenance, tables
 from mmae.media import show
 
 out = artifacts.writable_dir(artifacts_dir)
@@ -129,3 +129,6 @@ display(Markdown(f"In-distribution classes with fewer than 10 distinct test text
 #   built with LUMA's recipe: image features that saw the labels, triplets that share only their
 #   class.
 # - They test whether the paper's claims hold on real media; they cannot reproduce its numbers.
+
+# %% tags=["hide-input"]
+provenance.show("00_real_media", features, "cpu", artifacts_dir)

@@ -33,13 +33,13 @@ from mmae import params
 
 params.check(globals(), "01_data_checks")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, paper
-from mmae.report import tables
+from mmae.report import provenance, tables
 from mmae.study import information
 
 out = artifacts.writable_dir(artifacts_dir)
@@ -69,7 +69,7 @@ counts = pd.DataFrame({s: pd.Series(features.y[s]).value_counts() for s in featu
 ax = counts.sort_index().plot.bar(stacked=True, figsize=(10, 3.2), width=0.9)
 ax.set(xlabel="class", ylabel="rows", title=f"Rows per class and split ({features.name})")
 ax.tick_params(axis="x", labelsize=6)
-atomic.save_figure(plt.gcf(), out / "fig1_class_balance.png", dpi=130, bbox_inches="tight")
+atomic.save_figure(plt.gcf(), out / "fig1_class_balance.png", dpi=130, bbox_inches="tight");
 
 # %% [markdown]
 # The spread of the raw feature values of each modality on the train split: the modalities
@@ -80,7 +80,7 @@ fig, axes = plt.subplots(1, len(features.modalities), figsize=(11, 2.8))
 for ax, m in zip(axes, features.modalities):
     ax.hist(features.x["train"][m][:2000].ravel(), bins=80, color="0.4")
     ax.set(title=f"{m} ({features.dims[m]}-D)", xlabel="feature value", yticks=[])
-atomic.save_figure(fig, out / "fig1_feature_values.png", dpi=130, bbox_inches="tight")
+atomic.save_figure(fig, out / "fig1_feature_values.png", dpi=130, bbox_inches="tight");
 
 # %% [markdown]
 # **Alignment.** If a triplet were one media asset, its modalities (image, audio, text) would share more
@@ -122,3 +122,6 @@ display(Markdown(information.what_the_data_can_tell(tell, "these data")))
 #   retrieval between modalities has no ground truth.
 # - A modality can be linearly separable yet invisible to K-Means; the table of what each modality
 #   can tell says where, on these data.
+
+# %% tags=["hide-input"]
+provenance.show("01_data_checks", features, "cpu", artifacts_dir)

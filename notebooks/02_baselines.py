@@ -39,11 +39,11 @@ from mmae import params
 
 params.check(globals(), "02_baselines")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, baselines, data as mdata, paper
-from mmae.report import plots, tables
+from mmae.report import plots, provenance, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -120,3 +120,6 @@ plots.plot_metric_vs_k(table3.assign(weights=table3[weight_columns].apply(tuple,
 # - Equal weights let the modalities with the most columns dominate the fused PCA (on LUMA, the
 #   1,024 audio and 768 text columns against 50 image logits); how much fusion helps depends on
 #   weights the paper does not give.
+
+# %% tags=["hide-input"]
+provenance.show("02_baselines", features, "cpu", artifacts_dir)

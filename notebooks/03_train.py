@@ -42,13 +42,13 @@ from mmae import params
 
 params.check(globals(), "03_train")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from dataclasses import replace
 
 from IPython.display import Markdown, display
 
 from mmae import artifacts, atomic, data as mdata
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.artifacts import checkpoint_path
 from mmae.training import TrainConfig, pick_device, resume_path_of, save_run, train, train_seeds
 
@@ -60,7 +60,7 @@ display(Markdown(tables.banner(features)))
 print(cfg, "| device:", pick_device(device))
 
 # %% [markdown]
-# Training (a progress bar counts the epochs). The default `engine = "stacked"` runs the same
+# Training (the time per epoch is reported below). The default `engine = "stacked"` runs the same
 # computation as the plain PyTorch loop (`engine = "reference"`) with fewer, larger operations;
 # the tests check that both give the same losses (see the Performance page).
 
@@ -75,7 +75,7 @@ with atomic.folder_lock(out):  # one run at a time writes to artifacts_dir; anot
         model, history = runs[0][1:]
     path = save_run(model, cfg, history, features, out)
     resume_path_of(path).unlink(missing_ok=True)
-print(f"wrote {path} and the latents of {features.splits}")
+print(f"wrote {artifacts.display_path(path)} and the latents of {features.splits}")
 
 # %% [markdown]
 # The whole model: an encoder and a decoder MLP per modality around one latent.
@@ -108,3 +108,6 @@ last.drop(["epoch", "seconds"]).to_frame(f"epoch {int(last.epoch)}").round(4)
 
 # %%
 display(Markdown(findings.reconstruction(history, features.name)))
+
+# %% tags=["hide-input"]
+provenance.show("03_train", features, device, artifacts_dir)

@@ -42,12 +42,12 @@ from mmae import params
 
 params.check(globals(), "04_evaluate")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, paper
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.evaluation import kmeans_grid
 from mmae.training import TrainConfig, encode, load_or_train
 
@@ -103,3 +103,6 @@ plots.plot_metric_vs_k(per_modality, "ari", "latent", out / f"fig4_latent_ari_z{
 # %%
 k_here = paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
 display(Markdown(findings.fused_vs_each(per_modality, k_here, features.name)))
+
+# %% tags=["hide-input"]
+provenance.show("04_evaluate", features, device, artifacts_dir)

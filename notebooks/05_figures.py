@@ -43,13 +43,13 @@ from mmae import params
 
 params.check(globals(), "05_figures")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
-from mmae.report import plots, tables
+from mmae.report import plots, provenance, tables
 from mmae.evaluation import knn_agreement
 from mmae.training import TrainConfig, encode, load_or_train
 
@@ -125,3 +125,6 @@ pd.DataFrame({"share of 10 nearest neighbours with the same ...": ["modality", "
 # - Fig. 5 is drawn from each modality's own encoding; overlap by modality without overlap by
 #   class would be alignment in name only, and modalities in separate regions mean the latent is
 #   not modality-invariant, whatever the fused z looks like. The neighbour shares say which.
+
+# %% tags=["hide-input"]
+provenance.show("05_figures", features, device, artifacts_dir)

@@ -32,11 +32,11 @@ from mmae import params
 
 params.check(globals(), "06_summary")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, paper
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
@@ -82,3 +82,6 @@ display(Markdown(findings.summary(here, reported, features.name, k)))
 #   chapter 5 measures it as the share of an encoding's nearest neighbours that have its modality
 #   (1/3 would be fully mixed), instead of reading it off a t-SNE picture.
 # - **Text features**: the paper says [CLS]; LUMA's code mean-pools BERT over tokens.
+
+# %% tags=["hide-input"]
+provenance.show("06_summary", features, "cpu", artifacts_dir)

@@ -78,12 +78,12 @@ from mmae import params
 
 params.check(globals(), "07_comparators")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import plots, tables
+from mmae.report import plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -153,3 +153,6 @@ display(Markdown(delta))
 #   by dimension moves the weight to the widest modalities, and the sentences above say what that
 #   did to each modality's reconstruction on these data. Whether it helps any downstream question
 #   is in the scorecard (chapter 14).
+
+# %% tags=["hide-input"]
+provenance.show("07_comparators", features, device, artifacts_dir)

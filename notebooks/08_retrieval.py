@@ -51,12 +51,12 @@ from mmae import params
 
 params.check(globals(), "08_retrieval")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -68,7 +68,7 @@ display(Markdown(tables.banner(features)))
 # Retrieval for every model, seed and ordered pair of modalities.
 
 # %%
-table = study.retrieval_table(zoo, features, metric=metric)
+table = study.retrieval_table(zoo, features, metric=metric, device=device)  # the batched engine, on the training device
 study.save_table(table, out, "retrieval", zoo.key)
 tables.spread(table[table["metric"] == "map"], ["query", "gallery"])
 
@@ -97,3 +97,6 @@ fig.axes[0].axhline(1 / len(np.unique(features.y["test"])), color="k", ls="--", 
 # %%
 display(Markdown(findings.ranking(table, "map", features.name, "retrieval mAP (mean over the modality pairs)",
                                   chance=1 / features.n_classes)))
+
+# %% tags=["hide-input"]
+provenance.show("08_retrieval", features, device, artifacts_dir)

@@ -47,11 +47,11 @@ from mmae import params
 
 params.check(globals(), "09_missing_modalities")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -64,7 +64,7 @@ display(Markdown(tables.banner(features)))
 # ARI, NMI and probe accuracy per subset (mean ± std over seeds).
 
 # %%
-table = study.subset_table(zoo, features, k, n_init)
+table = study.subset_table(zoo, features, k, n_init, device=device)  # the batched engine, on the training device
 study.save_table(table, out, "subsets", zoo.key)
 tables.spread(table[table["metric"] == "probe_accuracy"], ["subset"])
 
@@ -114,3 +114,6 @@ display(Markdown(findings.weakest_link(table, "probe_accuracy", "subset", featur
 # - Predicting one modality from another can only recover the class-level part of it when the
 #   triplets share only their class, so skills stay small even for a model that works; the
 #   cross-modal MVAE is the one model trained to do it.
+
+# %% tags=["hide-input"]
+provenance.show("09_missing_modalities", features, device, artifacts_dir)

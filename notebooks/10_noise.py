@@ -46,11 +46,11 @@ from mmae import params
 
 params.check(globals(), "10_noise")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -63,7 +63,7 @@ display(Markdown(tables.banner(features)))
 # ARI and probe accuracy for every model, seed, corrupted modality and noise level.
 
 # %%
-table = study.noise_table(zoo, features, sigmas, k, n_init)
+table = study.noise_table(zoo, features, sigmas, k, n_init, device=device)  # the batched engine, on the training device
 study.save_table(table, out, "noise", zoo.key)
 tables.spread(table[table["metric"] == "probe_accuracy"], ["modality", "sigma"])
 
@@ -92,3 +92,6 @@ plots.plot_seed_lines(tables.labelled(table[table["metric"] == "ari"]), "sigma",
 # %%
 display(Markdown(findings.weakest_link(table, "ari", "modality", features.name, sigma=max(sigmas),
                                        what=f"K-Means ARI with noise sigma {max(sigmas):g} on one modality")))
+
+# %% tags=["hide-input"]
+provenance.show("10_noise", features, device, artifacts_dir)

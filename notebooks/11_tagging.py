@@ -46,11 +46,11 @@ from mmae import params
 
 params.check(globals(), "11_tagging")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -62,7 +62,7 @@ display(Markdown(tables.banner(features)))
 # Top-1 and top-5 accuracy per subset of modalities present (mean ± std over seeds).
 
 # %%
-table = study.tagging_table(zoo, features, n_neighbors)
+table = study.tagging_table(zoo, features, n_neighbors, device=device)  # the batched engine, on the training device
 study.save_table(table, out, "tagging", zoo.key)
 tables.spread(table[table["metric"] == "top1"], ["subset"])
 
@@ -90,3 +90,6 @@ plots.plot_seed_bars(tables.labelled(table[table["metric"] == "top1"]), "subset"
 # %%
 display(Markdown(findings.ranking(table, "top1", features.name, "tagging top-1 accuracy (mean over the subsets)",
                                   chance=1 / features.n_classes)))
+
+# %% tags=["hide-input"]
+provenance.show("11_tagging", features, device, artifacts_dir)

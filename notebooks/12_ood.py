@@ -44,11 +44,11 @@ from mmae import params
 
 params.check(globals(), "12_ood")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
-from mmae.report import findings, plots, tables
+from mmae.report import findings, plots, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -60,7 +60,7 @@ display(Markdown(tables.banner(features)))
 # OOD clustering and detection per model (mean ± std over seeds).
 
 # %%
-table = study.ood_table(zoo, features, n_init)
+table = study.ood_table(zoo, features, n_init, device=device)  # the batched engine, on the training device
 study.save_table(table, out, "ood", zoo.key)
 tables.spread(table, []) if len(table) else Markdown(f"*{features.name} has no OOD split: nothing to measure.*")
 
@@ -81,3 +81,6 @@ if len(table):
 
 # %%
 display(Markdown(findings.ranking(table, "auroc", features.name, "OOD detection AUROC", chance=0.5)))
+
+# %% tags=["hide-input"]
+provenance.show("12_ood", features, device, artifacts_dir)

@@ -46,11 +46,11 @@ from mmae import params
 
 params.check(globals(), "13_sweeps")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, study
-from mmae.report import plots, tables
+from mmae.report import plots, provenance, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -98,3 +98,6 @@ plots.plot_seed_lines(table.query("parameter == 'epochs'").astype({"setting": in
 # - If ARI has settled within the few epochs swept while the loss still falls, the short budget
 #   of chapters 7-12 does not decide their conclusions about class structure; reconstruction
 #   (chapter 9's cross-modal prediction) is the part that longer training would still improve.
+
+# %% tags=["hide-input"]
+provenance.show("13_sweeps", features, device, artifacts_dir)

@@ -42,11 +42,11 @@ from mmae import params
 
 params.check(globals(), "14_scorecard")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic, study
-from mmae.report import findings, tables
+from mmae.report import findings, provenance, tables
 from mmae.training import TrainConfig
 
 cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -79,3 +79,6 @@ display(Markdown(findings.scorecard_leaders(card, features.name)))
 #   tagging from one modality measure how much agreement arises anyway.
 # - Every number here is on the data named at the top of the page; on the synthetic set they
 #   test the machinery, not the paper.
+
+# %% tags=["hide-input"]
+provenance.show("14_scorecard", features, device, artifacts_dir)

@@ -66,11 +66,11 @@ from mmae import params
 
 params.check(globals(), "15_robustness")  # unknown or ill-typed parameters fail here, before any work
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic
-from mmae.report import findings, plots
+from mmae.report import findings, plots, provenance
 from mmae.study import robustness
 from mmae.artifacts import writable_dir
 from mmae.training import TrainConfig
@@ -129,3 +129,6 @@ plots.plot_differences(robustness.differences(measured), out / "fig15_robustness
 
 # %%
 display(Markdown(findings.survival(table)))
+
+# %% tags=["hide-input"]
+provenance.show("15_robustness", list(features.values()), device, artifacts_dir)

@@ -197,3 +197,40 @@ def test_sweep_table_reads_only_the_runs_own_seeds(tiny_std, tmp_path, one_threa
                           "latent_dim": 4, "seeds": [0, 1]}])
     table = study.sweep_table(runs, tiny_std, k=3, n_init=1)
     assert sorted(table["seed"].unique()) == [0, 1] and len(table) == 2 * 3
+
+
+def test_the_batched_engine_gives_the_reference_tables(zoo_and_features):
+    """Retrieval and tags to 1e-6; probes within one test row; K-Means the same rows, ARI close.
+    On these tiny data fusion PCA embeds each modality in its own components, so its cross-modal
+    cosine similarities are rounding noise (|s| < 1e-6): their ranks are noise at any precision
+    and are left out of the retrieval comparison."""
+    zoo, f, _ = zoo_and_features
+    n_test = len(f.y["test"])
+    for table in (lambda e: study.retrieval_table(zoo, f, engine=e), lambda e: study.tagging_table(zoo, f, 3, engine=e)):
+        batched, reference = table("batched"), table("reference")
+        pd.testing.assert_frame_equal(batched.drop(columns="value"), reference.drop(columns="value"))
+        meaningful = ~((batched["model"] == "fusion_pca") & ("query" in batched))
+        np.testing.assert_allclose(batched["value"][meaningful], reference["value"][meaningful], atol=1e-6)
+    for table in (lambda e: study.subset_table(zoo, f, 4, engine=e), lambda e: study.noise_table(zoo, f, [1.0], 4, engine=e),
+                  lambda e: study.ood_table(zoo, f, engine=e)):
+        batched, reference = table("batched"), table("reference")
+        pd.testing.assert_frame_equal(batched.drop(columns="value"), reference.drop(columns="value"))
+        probe = batched["metric"] == "probe_accuracy"
+        assert ((batched["value"][probe] - reference["value"][probe]).abs() <= 1 / n_test + 1e-12).all()
+        assert abs(batched["value"][~probe].mean() - reference["value"][~probe].mean()) < 0.1
+    with pytest.raises(ValueError, match=r"engine must be one of \('batched', 'reference'\), got 'gpu'"):
+        study.subset_table(zoo, f, 4, engine="gpu")
+
+
+@pytest.mark.slow
+def test_the_evaluation_benchmark_runs_tiny(tmp_path, capsys):
+    from mmae.bench import results
+    from mmae.bench.__main__ import main
+
+    main(["--eval", "--tiny", "--artifacts-dir", str(tmp_path / "artifacts"), "--out", str(tmp_path / "e.json")])
+    assert "chapters 08-12:" in capsys.readouterr().out
+    t = results.table(results.load(tmp_path / "e.json"))
+    assert list(t.index) == ["08 retrieval", "09 missing modalities", "10 noise", "11 tagging", "12 OOD"]
+    assert (t["speedup"] == t["reference_s"] / t["batched_s"]).all()
+    assert t.loc["11 tagging", "max_abs_diff"] == {"top1": 0.0, "top5": 0.0}  # the same votes and tie-breaks
+    assert t.loc["09 missing modalities", "problems"] == 2 * 2 * 7  # models x seeds x subsets

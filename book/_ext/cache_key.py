@@ -13,15 +13,23 @@ them all; set ``NOTEBOOKS = ()`` to opt out).  If that differs from the stamp
 The key is also the ``env``-rebuild config value ``mmae_code_key``, so Sphinx then
 re-reads (hence re-executes) every page: deleting the cache alone would not make
 it re-read notebooks whose files are unchanged.
+
+It also declares ``mmae_notebook_limit_s`` (set in ``_config.yml`` under ``sphinx: config:``), the
+wall-clock limit of one notebook, and exports it as ``MMAE_NOTEBOOK_LIMIT_S`` before any kernel
+starts: every chapter's ``params.check`` then runs a watchdog (``mmae.watchdog``) that fails a
+notebook still running after that many seconds. ``<= 0`` exports nothing: no limit.
 """
-import hashlib, json, os, platform, shutil
+import hashlib, json, math, os, platform, shutil
 from importlib import metadata
 from pathlib import Path
+from sphinx.errors import ConfigError
 from sphinx.util import logging
 
-WATCH = ("mmae/**/*.py", "mmae/media/bundle/*", "pyproject.toml")  # relative to the repository root
-NOTEBOOKS = ("notebooks/[0-9][0-9]_*.ipynb",)  # only code cells count (like jupyter-cache)
+WATCH = ("mmae/**/*.py", "mmae/media/bundle/*", "pyproject.toml", "book/benchmarks/*.json")  # relative to the repository root
+NOTEBOOKS = ("notebooks/[0-9][0-9]_*.ipynb", "notebooks/performance.ipynb")  # only code cells count (like jupyter-cache)
 DISTS = ("torch", "numpy", "scikit-learn")
+LIMIT_ENV = "MMAE_NOTEBOOK_LIMIT_S"  # read by mmae.watchdog in every kernel
+LIMIT_DEFAULT = 7200  # seconds; _config.yml states the book's own value
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +71,23 @@ def _check(app, config):
     log.info(f"[cache_key] mmae code/env changed ({why}): cleared {cache}")
 
 
+def _export_limit(app, config):
+    """``MMAE_NOTEBOOK_LIMIT_S`` = ``mmae_notebook_limit_s`` for every kernel started from now on."""
+    limit = config.mmae_notebook_limit_s
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit):
+        raise ConfigError(f"mmae_notebook_limit_s must be a number of seconds (<= 0: no limit), "
+                          f"got {type(limit).__name__} {limit!r}")
+    if limit > 0:
+        os.environ[LIMIT_ENV] = f"{limit:g}"
+        log.info(f"[cache_key] every notebook must finish within {limit:g} s ({LIMIT_ENV})")
+    else:
+        os.environ.pop(LIMIT_ENV, None)
+        log.info(f"[cache_key] no wall-time limit per notebook (mmae_notebook_limit_s = {limit:g})")
+
+
 def setup(app):
     app.add_config_value("mmae_code_key", "", "env")
+    app.add_config_value("mmae_notebook_limit_s", LIMIT_DEFAULT, "", [int, float])
     app.connect("config-inited", _check, priority=100)
+    app.connect("config-inited", _export_limit, priority=100)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

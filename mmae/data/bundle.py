@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmae.artifacts import display_path
 from mmae.atomic import save_npy, write_text
 from mmae.data.features import MODALITIES, SPLITS, Features
 from mmae.data.manifest import MANIFEST, open_regular, sha256_file, verify_manifest
@@ -140,6 +141,8 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
     Returns
     -------
     Features
+        Named by the manifest's ``name``, else by the folder (relative to the repository root when
+        it lies inside it, so that no page shows the build machine's absolute path).
 
     Raises
     ------
@@ -200,7 +203,7 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
                 raise ValueError(f"{f}: nuisance labels have {len(a)} rows, expected {len(labels)}")
             nuisance.setdefault(split, {})[f.name[len(f"{split}_nuisance_"):-4]] = a.astype(np.int64)
     _check_classes(root, y)
-    name = (manifest or {}).get("name") or str(root)
+    name = (manifest or {}).get("name") or display_path(root)  # a folder in the repository: relative to it
     return Features(x, y, name=name, synthetic=False, info={"manifest": manifest} if manifest else {},
                     nuisance=nuisance)
 

@@ -8,6 +8,8 @@
 ``tagging``     k-NN tag suggestion and top-k accuracy
 ``ood``         OOD detection by the distance to class centroids (AUROC)
 ``prediction``  the skill of a cross-modal prediction against the train mean
+``batched``     the batched engine: K-Means and linear probes of many problems at once, on a device
+``neighbours``  the batched engine's retrieval and k-NN tags (batched matmuls, sorts, top-k)
 ==============  ====================================================================
 """
 from mmae.evaluation.checks import METRICS

@@ -24,10 +24,12 @@ def _rank(sim: np.ndarray) -> np.ndarray:
     as a fast unstable argsort plus a second sort only when a row holds equal values."""
     order = np.argsort(sim, axis=1)[:, ::-1]  # reversed ties are reordered below
     v = np.take_along_axis(sim, order, 1)
-    if (v[:, 1:] == v[:, :-1]).any():
-        run = np.zeros_like(order)  # (b, n) index of the run of equal values each entry is in
-        run[:, 1:] = np.cumsum(v[:, 1:] != v[:, :-1], axis=1)
-        order = np.take_along_axis(order, np.argsort(run * sim.shape[1] + order, axis=1), 1)
+    tied = np.flatnonzero((v[:, 1:] == v[:, :-1]).any(1))  # the rows holding equal values
+    if len(tied):
+        o, w = order[tied], v[tied]
+        run = np.zeros_like(o)  # index of the run of equal values each entry is in
+        run[:, 1:] = np.cumsum(w[:, 1:] != w[:, :-1], axis=1)
+        order[tied] = np.take_along_axis(o, np.argsort(run * sim.shape[1] + o, axis=1), 1)
     return order
 
 

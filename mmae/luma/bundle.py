@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmae.artifacts import display_path
 from mmae.atomic import save_csv, save_npy, save_torch, write_text
 from mmae.data import MODALITIES, sha256_file
 from mmae.luma.config import ExtractConfig
@@ -136,7 +137,7 @@ def _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device):
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as err:  # a truncated file from a killed run: fine-tune again
-            print(f"{weights} is unreadable ({type(err).__name__}): fine-tuning again")
+            print(f"{display_path(weights)} is unreadable ({type(err).__name__}): fine-tuning again")
     if state is not None:
         vgg.load_state_dict(state)
     else:

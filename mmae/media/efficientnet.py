@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+
+from mmae.progress import bar
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 #: (repeats, kernel, stride, expand ratio, in, out) per stage: EfficientNet-B0 = Lite0 (width/depth 1.0)
@@ -139,7 +140,7 @@ def penultimate_features(model: EfficientNetLite0, images: np.ndarray, *, batch_
     """float32 (n, 1280) pooled penultimate features of uint8 (n, 32, 32, 3) images (eval mode)."""
     model.eval()
     out = [model.penultimate(image_batch(images[s:s + batch_size], size)).numpy()
-           for s in tqdm(range(0, len(images), batch_size), desc="EfficientNet-Lite0", disable=not progress)]
+           for s in bar(range(0, len(images), batch_size), desc="EfficientNet-Lite0", show=progress)]
     return np.concatenate(out).astype(np.float32)
 
 
@@ -177,7 +178,7 @@ def train_head(features: np.ndarray, labels: np.ndarray, n_classes: int, *, epoc
     opt = torch.optim.Adam(head.parameters(), lr=lr)
     x, y = torch.from_numpy(features.astype(np.float32)), torch.from_numpy(labels.astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
-    for _ in tqdm(range(epochs), desc="image head", leave=False):
+    for _ in bar(range(epochs), desc="image head", leave=False):
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
             opt.zero_grad()
             F.cross_entropy(head(x[idx]), y[idx]).backward()

@@ -96,10 +96,10 @@ def _rows_raw(cfg, images, pools, table, split, rows):
 
 
 def _audio(cfg, split, rows, names, progress=True):
-    from tqdm.auto import tqdm
+    from mmae.progress import bar
 
     feats, speakers = [], []
-    for r, c in tqdm(list(zip(rows, names)), desc=f"audio {split}", disable=not progress):
+    for r, c in bar(list(zip(rows, names)), desc=f"audio {split}", show=progress):
         wave, spk = speech.row_clip(c, cfg.seed, split, int(r))
         feats.append(speech.logmel_stats(wave))
         speakers.append(spk)

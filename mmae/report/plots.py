@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from mmae.atomic import save_figure
+from mmae.progress import quiet_import
 
 
 def _save(fig, path):
@@ -34,8 +35,7 @@ def embed_2d(X: np.ndarray, method: str = "tsne", random_state: int = 0, perplex
         perplexity = min(perplexity, max((n - 1) / 3, 1.0))
         return TSNE(2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(X)
     if method == "umap":
-        import umap
-
+        umap = quiet_import("umap")  # umap imports tqdm.auto: see mmae.progress
         n_neighbors = min(n_neighbors, n - 1)
         return umap.UMAP(n_neighbors=n_neighbors, random_state=random_state, n_jobs=1).fit_transform(X)
     raise ValueError(f"method must be 'tsne' or 'umap', got {method!r}")

@@ -30,7 +30,8 @@ from mmae.artifacts import RESULT_CODE, run_key, writable_dir
 from mmae.atomic import folder_lock
 from mmae.baselines import PCA_DIMS, pca_project
 from mmae.data import Features, load_features, standardize
-from mmae.evaluation import N_INIT, cluster_scores, ood_auroc_score, retrieval_scores
+from mmae.evaluation import N_INIT, ood_auroc_score, retrieval_scores
+from mmae.study.questions import cluster_many
 from mmae.study.tables import load_table, save_table
 from mmae.study.zoo import Zoo, embed, load_or_train_zoo, tuned
 from mmae.training import TrainConfig
@@ -52,10 +53,12 @@ def chance_map(y_query: np.ndarray, y_gallery: np.ndarray) -> float:
     return float(share.reindex(y_query).fillna(0.0).mean())
 
 
-def measure(features: Features, zoo: Zoo, n_init: int = N_INIT) -> pd.DataFrame:
+def measure(features: Features, zoo: Zoo, n_init: int = N_INIT, device="auto") -> pd.DataFrame:
     """Every question of :data:`QUESTIONS` on ``features`` (standardised) with the models of
     ``zoo`` (it must hold :data:`MODELS`): one row per question, seed and side (``"mmae"`` or
-    ``"reference"``) with its value, and ``reference``, what the MMAE was compared with."""
+    ``"reference"``) with its value, and ``reference``, what the MMAE was compared with. Every
+    K-Means of every seed runs at once in the batched engine (:func:`mmae.study.questions.cluster_many`)
+    on ``device``."""
     missing = [n for n in MODELS if n not in zoo.models]
     if missing:
         raise ValueError(f"zoo: robustness needs the models {MODELS}; missing {missing}")
@@ -68,19 +71,27 @@ def measure(features: Features, zoo: Zoo, n_init: int = N_INIT) -> pd.DataFrame:
                      {"question": question, "seed": seed, "side": "reference", "value": float(reference),
                       "reference": what}])
 
+    embedded = []  # (seed, name, test embedding) of every K-Means problem, clustered together below
     for i, seed in enumerate(zoo.seeds):
         mmae, contrastive, fusion = (zoo.models[n][i] for n in MODELS)
-        ari = lambda z: cluster_scores(z, yte, k, n_init, seed)["ari"]  # noqa: E731
-        pca = {m: ari(pca_project(xtr[m], xte[m], PCA_DIMS.get(m, 50), seed)) for m in mods}
-        baselines = pca | {"fusion PCA": ari(embed(fusion, xte))}
+        embedded += [(seed, m, pca_project(xtr[m], xte[m], PCA_DIMS.get(m, 50), seed)) for m in mods]
+        embedded += [(seed, "fusion PCA", embed(fusion, xte)), (seed, "mmae", embed(mmae, xte)),
+                     (seed, "contrastive", embed(contrastive, xte))]
+        embedded += [(seed, f"mmae from {m}", embed(mmae, {m: xte[m]})) for m in mods]
+    scores = cluster_many([z for _, _, z in embedded], yte, k, n_init, [s for s, _, _ in embedded], device=device)
+    ari = {(seed, name): c["ari"] for (seed, name, _), c in zip(embedded, scores)}
+    for i, seed in enumerate(zoo.seeds):
+        mmae, fusion = zoo.models["mmae"][i], zoo.models["fusion_pca"][i]
+        pca = {m: ari[seed, m] for m in mods}
+        baselines = pca | {"fusion PCA": ari[seed, "fusion PCA"]}
         best = max(baselines, key=baselines.get)
-        fused = ari(embed(mmae, xte))
+        fused = ari[seed, "mmae"]
         add("linear", seed, fused, baselines[best], f"best linear baseline ({best})")
-        add("contrastive", seed, fused, ari(embed(contrastive, xte)), "contrastive model")
+        add("contrastive", seed, fused, ari[seed, "contrastive"], "contrastive model")
         emb = {m: embed(mmae, {m: xte[m]}) for m in mods}
         maps = [retrieval_scores(emb[a], emb[b], yte, yte)["map"] for a, b in itertools.permutations(mods, 2)]
         add("retrieval", seed, np.mean(maps), chance_map(yte, yte), "chance")
-        add("missing", seed, np.mean([ari(emb[m]) for m in mods]), np.mean(list(pca.values())),
+        add("missing", seed, np.mean([ari[seed, f"mmae from {m}"] for m in mods]), np.mean(list(pca.values())),
             "PCA of the same modality")
         if "ood" in features.x:
             z_tr, z_ood = embed(mmae, xtr), embed(mmae, features.x["ood"])
@@ -140,7 +151,7 @@ def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path
         try:
             table = load_table(out, "robustness", key)
         except (FileNotFoundError, ValueError):
-            table = measure(features, zoo, n_init)
+            table = measure(features, zoo, n_init, cfg.device)
             save_table(table, out, "robustness", key)
     return features, table, chosen
 

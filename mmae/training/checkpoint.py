@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from mmae.artifacts import checkpoint_path, latents_path, resolve_dir, run_key, writable_dir
+from mmae.artifacts import checkpoint_path, display_path, latents_path, resolve_dir, run_key, writable_dir
 from mmae.atomic import folder_lock
 from mmae.atomic import save_npy, save_torch
 from mmae.data import Features, sha256_file
@@ -90,7 +90,7 @@ def _cached(path: Path, device: str, key: str) -> tuple[list, dict] | None:
     try:
         models, ckpt = load_checkpoint(path, device)
     except Exception as e:  # truncated, garbled, not a checkpoint: train again rather than crash
-        print(f"{path} is unreadable ({one_line(e)}): training again.")
+        print(f"{display_path(path)} is unreadable ({one_line(e)}): training again.")
         return None
     if ckpt.get("key") != key:
         print(f"{path.name} was trained with other code, data or parameters: training again.")

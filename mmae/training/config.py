@@ -16,7 +16,7 @@ class TrainConfig:
     Frozen and validated at construction: derive another with :func:`dataclasses.replace`.
     Architecture: ``latent_dim``, ``hidden``, ``fusion``, ``model``. Objective: ``loss_weights``,
     ``beta``, ``temperature``, ``modality_dropout``, ``align``. Optimisation: ``epochs``,
-    ``batch_size``, ``lr``, ``seed``. Runtime: ``device``, ``engine``.
+    ``batch_size``, ``lr``, ``seed``. Runtime: ``device``, ``engine``, ``compile``.
     """
 
     latent_dim: int = 128
@@ -34,6 +34,7 @@ class TrainConfig:
     temperature: float = 0.1  # InfoNCE temperature of the contrastive model
     modality_dropout: float = 0.0  # MMAE: probability of leaving a modality out of a training row's z
     align: float = 0.0  # MMAE: lambda of the alignment penalty lambda * sum_m ||E_m(x_m) - z||^2 (Eq. 1)
+    compile: bool = False  # stacked engine: torch.compile the training step (CUDA graphs on a GPU)
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -70,6 +71,10 @@ class TrainConfig:
                                                       or self.fusion != "mean"):
             raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean' and "
                              f"engine='stacked', got model={self.model!r}, fusion={self.fusion!r}, engine={self.engine!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"TrainConfig.compile must be True or False, got {self.compile!r}")
+        if self.compile and self.engine != "stacked":
+            raise ValueError(f"TrainConfig.compile applies to engine='stacked', got engine={self.engine!r}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
 
 

@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from mmae.data import Features
 from mmae.device import pick_device
 from mmae.models import MMAE, build_model, reconstruction_loss
+from mmae.progress import bar
 from mmae.training.config import TrainConfig, check_modalities
 from mmae.training.resume import Run
 
@@ -148,8 +148,8 @@ def train_reference(features: Features, cfg: TrainConfig | None = None, progress
     run = Run(cfg, [cfg.seed], "reference", model, opt, [order], x, resume_path,
               _key(features, cfg, [cfg.seed], resume_path, key), save_every)
     start, rows = run.start([])
-    for epoch in tqdm(range(start + 1, cfg.epochs + 1), desc="epochs", disable=not progress, mininterval=2,
-                      initial=start, total=cfg.epochs):
+    for epoch in bar(range(start + 1, cfg.epochs + 1), desc="epochs", show=progress, mininterval=2,
+                     initial=start, total=cfg.epochs):
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=order).to(device)

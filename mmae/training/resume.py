@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from mmae.artifacts import display_path
 from mmae.atomic import save_torch
 from mmae.training.config import TrainConfig, is_int
 
@@ -93,11 +94,11 @@ class Run:
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as e:  # truncated or garbled: start again, never crash on a cache
-            print(f"{self.path} is unreadable ({one_line(e)}): training from scratch.")
+            print(f"{display_path(self.path)} is unreadable ({one_line(e)}): training from scratch.")
             return None
         fields = ("net", "opt", "generators", "torch_rng", "rows")
         if not (isinstance(state, dict) and state.get("format") == FORMAT and all(f in state for f in fields)):
-            print(f"{self.path} is not a resume state of {FORMAT}: training from scratch.")
+            print(f"{display_path(self.path)} is not a resume state of {FORMAT}: training from scratch.")
             return None
         if (state.get("key"), state.get("engine"), state.get("seeds")) != (self.key, self.engine, self.seeds) \
                 or not (is_int(state.get("epoch")) and 0 <= state["epoch"] <= self.cfg.epochs):

@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from mmae.models import gaussian_kl, info_nce_loss, product_of_experts
+from mmae.progress import bar
 from mmae.training.config import TrainConfig, check_modalities
 from mmae.training.resume import Run
 
@@ -204,6 +204,12 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
     return loss, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}, "kl": kl[:, 0]}
 
 
+def compiled(fn, device: torch.device):
+    """``torch.compile(fn)``: CUDA graphs (``mode="reduce-overhead"``) on a GPU, inductor's default
+    elsewhere; static shapes, so the last partial batch gets a graph of its own and stays exact."""
+    return torch.compile(fn, mode="reduce-overhead" if device.type == "cuda" else "default", dynamic=False)
+
+
 @torch.no_grad()
 def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", batch_size: int = 4096) -> Tensor:
     """Eval-mode MSE of every replica reconstructing every modality from all of them, on a whole
@@ -266,9 +272,11 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
     noise = torch.Generator().manual_seed(seeds[0])              # MVAE reparameterisation, modality dropout
     w = torch.tensor([(cfg.loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
     run = Run(cfg, seeds, "stacked", net, opt, [*orders, noise], x_train, resume_path, key, save_every)
+    step = compiled(objective, device) if cfg.compile else objective
+    draws = model in ("mvae", "mvae_cross") or cfg.modality_dropout > 0   # the objective uses `noise`
     start, rows = run.start([[] for _ in seeds])
-    for epoch in tqdm(range(start + 1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
-                      disable=not progress, mininterval=2, initial=start, total=epochs):
+    for epoch in bar(range(start + 1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
+                     show=progress, mininterval=2, initial=start, total=epochs):
         t0 = time.perf_counter()
         net.train()
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # (S, n)
@@ -277,12 +285,15 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
         for i in range(0, n, batch_size):
             idx = perms[:, i:i + batch_size]                                     # (S, B)
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
-            loss, logs = objective(net, xb, model, w, cfg.beta, cfg.temperature, noise, cfg.modality_dropout, cfg.align)
+            if cfg.compile and device.type == "cuda":
+                torch.compiler.cudagraph_mark_step_begin()                       # a new step: graph outputs may be reused
+            loss, logs = step(net, xb, model, w, cfg.beta, cfg.temperature, noise if draws else None,
+                              cfg.modality_dropout, cfg.align)
             # replicas are independent: summing their losses gives each its own gradient
             loss.sum().backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(loss.detach())
+            losses.append(loss.detach().clone())
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0) + v.detach() * idx.shape[1]
         run.check(epoch, torch.stack(losses))

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from mmae.progress import bar
 
 
 def read_audio(path, sample_rate: int = 16000) -> np.ndarray:
@@ -59,7 +60,7 @@ def audio_features(model, waves, *, device="cpu", normalize: bool = False) -> np
     model.eval().to(device)
     least, out = _min_samples(model.config), []
     with torch.no_grad():
-        for i, wave in enumerate(tqdm(waves, desc="audio", leave=False)):
+        for i, wave in enumerate(bar(waves, desc="audio", leave=False)):
             wave = np.asarray(wave, dtype=np.float32)
             if wave.ndim != 1 or len(wave) < least:
                 raise ValueError(f"waves[{i}]: expected a 1-D waveform of >= {least} samples, "

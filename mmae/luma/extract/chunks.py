@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from mmae.artifacts import display_path
 from mmae.atomic import save_npy
+from mmae.progress import bar
 
 
 def run_in_chunks(fn, items, folder, name: str, chunk_size: int = 1024,
@@ -23,7 +24,7 @@ def run_in_chunks(fn, items, folder, name: str, chunk_size: int = 1024,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     parts = []
-    for i, start in enumerate(tqdm(range(0, len(items), chunk_size), desc=desc or name)):
+    for i, start in enumerate(bar(range(0, len(items), chunk_size), desc=desc or name)):
         path, size = folder / f"{name}_part{i:05d}.npy", min(chunk_size, len(items) - start)
         part = _read_part(path) if path.exists() else None
         saved = part is not None
@@ -42,5 +43,5 @@ def _read_part(path: Path):
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        print(f"{path} is unreadable ({type(err).__name__}): computing it again")
+        print(f"{display_path(path)} is unreadable ({type(err).__name__}): computing it again")
         return None

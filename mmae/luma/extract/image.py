@@ -14,7 +14,8 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+
+from mmae.progress import bar as progress_bar
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -128,7 +129,7 @@ def finetune_vgg(model: VGG11BN, images: np.ndarray, labels, *, epochs: int = 15
                          f"got head_epochs={head_epochs}, epochs={epochs}, batch_size={batch_size}")
     model.to(device)
     generator, rows = torch.Generator().manual_seed(seed), []
-    bar = tqdm(total=epochs * math.ceil(len(images) / batch_size), desc="fine-tune VGG11-BN")
+    bar = progress_bar(total=epochs * math.ceil(len(images) / batch_size), desc="fine-tune VGG11-BN")
     with torch.random.fork_rng():
         torch.manual_seed(seed)  # dropout masks
         for epoch in range(epochs):
@@ -175,7 +176,7 @@ def image_features(model: VGG11BN, images: np.ndarray, *, kind: str = "logits", 
     model.eval().to(device)
     out = []
     with torch.no_grad():
-        for start in tqdm(range(0, len(images), batch_size), desc=f"image {kind}", leave=False):
+        for start in progress_bar(range(0, len(images), batch_size), desc=f"image {kind}", leave=False):
             x = image_batch(images[start:start + batch_size], image_size).to(device)
             out.append((model(x) if kind == "logits" else model.penultimate(x)).float().cpu().numpy())
     return np.concatenate(out)

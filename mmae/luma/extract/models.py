@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from mmae.luma.extract.image import VGG11BN, replace_head
+from mmae.progress import quiet_import
 
 # torchvision VGG11_BN_Weights.IMAGENET1K_V1 (torchvision/models/vgg.py; 8 hex = sha256 prefix)
 IMAGE_WEIGHTS_URL = "https://download.pytorch.org/models/vgg11_bn-6002323d.pth"
@@ -49,7 +50,7 @@ def load_pretrained(kind: str, cache_dir=None):
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
-    import transformers
+    transformers = quiet_import("transformers")  # it imports tqdm.auto: see mmae.progress
 
     model_id = {"image": "torchvision vgg11_bn IMAGENET1K_V1", "audio": AUDIO_MODEL_ID,
                 "text": TEXT_MODEL_ID}[kind]
@@ -91,7 +92,7 @@ def tiny_models(seed: int = 0, dims: dict | None = None) -> dict:
     samples) and a one-layer ``BertModel`` with a ``BertTokenizerFast`` over letters, word pieces and
     a few words, written to and read from a temporary vocab file. Same seed, same weights.
     """
-    import transformers as tf
+    tf = quiet_import("transformers")  # it imports tqdm.auto: see mmae.progress
 
     dims = {"image": 50, "audio": 1024, "text": 768, **(dims or {})}
     if set(dims) != set(KINDS) or not all(isinstance(d, int) and d >= 1 for d in dims.values()):

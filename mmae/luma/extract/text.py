@@ -10,7 +10,8 @@ import re
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from mmae.progress import bar
 
 
 def mask_class_word(text: str, class_name: str, mask: str = "[MASK]", *, tokenizer=None,
@@ -59,7 +60,7 @@ def text_features(model, tokenizer, texts, *, pooling: str = "mean", max_length:
     model.eval().to(device)
     out = []
     with torch.no_grad():
-        for start in tqdm(range(0, len(texts), batch_size), desc=f"text {pooling}", leave=False):
+        for start in bar(range(0, len(texts), batch_size), desc=f"text {pooling}", leave=False):
             enc = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
                             max_length=max_length, return_tensors="pt").to(device)
             h = model(**enc).last_hidden_state  # (batch, tokens, hidden)

@@ -1,0 +1,73 @@
+"""The benchmark's result file: every number with the machine, library versions and date that
+produced it, written atomically as JSON, and read back for the Performance page."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from mmae.atomic import write_text
+from mmae.report import provenance
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository root (mmae/bench/results.py)
+FOLDER = ROOT / "book" / "benchmarks"       # the committed result files the Performance page renders
+SCHEMA = "mmae-bench/1"
+VERSIONS = ("torch", "numpy", "scikit-learn", "pandas")
+
+
+def machine() -> dict:
+    """What ran the benchmark: CPU, cores, threads, GPU (if any), platform and library versions."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    found = provenance.versions(VERSIONS)
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+            "platform": platform.platform(), "python": found.pop("python"), "versions": found}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def record(kind: str, table: pd.DataFrame, info: dict, command: str) -> dict:
+    """The JSON record of one benchmark run."""
+    if kind not in ("train", "eval"):
+        raise ValueError(f"kind must be 'train' or 'eval', got {kind!r}")
+    return {"schema": SCHEMA, "kind": kind, "command": command, **provenance.git_state(ROOT),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(), "info": info, "results": table.reset_index().to_dict(orient="records")}
+
+
+def default_path(kind: str, device: str) -> Path:
+    """``book/benchmarks/{kind}-{cpu|cuda|mps}.json``."""
+    return FOLDER / f"{kind}-{torch.device(device).type}.json"
+
+
+def save(rec: dict, path: str | Path) -> Path:
+    """Write ``rec`` as indented JSON, atomically (a reader never sees half a file)."""
+    return write_text(path, json.dumps(rec, indent=2, default=float) + "\n")
+
+
+def load(path: str | Path) -> dict:
+    """A result file, checked: its schema and kind; the results as a list of dicts."""
+    path = Path(path)
+    rec = json.loads(path.read_text())
+    if rec.get("schema") != SCHEMA or rec.get("kind") not in ("train", "eval"):
+        raise ValueError(f"{path}: not a benchmark result of schema {SCHEMA!r} (schema {rec.get('schema')!r}, "
+                         f"kind {rec.get('kind')!r})")
+    return rec
+
+
+def table(rec: dict) -> pd.DataFrame:
+    """The results of a record as a DataFrame indexed like the benchmark's table."""
+    index = "trainer" if rec["kind"] == "train" else "chapter"
+    return pd.DataFrame(rec["results"]).set_index(index)

@@ -1,0 +1,123 @@
+"""The Performance page's tables and sentences, computed from the benchmark's result files
+(:mod:`mmae.bench.results`) and the chapters' provenance records: no number is typed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mmae.bench import results
+from mmae.report.provenance import format_seconds
+
+
+def load_all(folder: str | Path) -> dict[str, list[dict]]:
+    """Every result file in ``folder``, by kind ("train", "eval"), CPU first, then by date."""
+    runs: dict[str, list[dict]] = {"train": [], "eval": []}
+    for path in sorted(Path(folder).glob("*.json")):
+        rec = results.load(path)
+        runs[rec["kind"]].append(rec | {"file": path.name})
+    for recs in runs.values():
+        recs.sort(key=lambda r: (r["machine"]["gpu"] is not None, r["date"]))
+    return runs
+
+
+def where(rec: dict) -> str:
+    """"NVIDIA H200" or "2 cores of Intel(R) Xeon(R) ..."."""
+    m = rec["machine"]
+    return m["gpu"] if rec["info"]["device"].startswith("cuda") and m["gpu"] else f"{m['cores']} cores of {m['cpu']}"
+
+
+def heading(rec: dict) -> str:
+    """A result file's provenance, one paragraph."""
+    m = rec["machine"]
+    libs = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return (f"**{rec['file']}**: `{rec['command']}` on {where(rec)} ({rec['info']['device']}, "
+            f"{m['torch_threads']} torch threads), {rec['date']}, commit `{rec['commit']}`{' (with uncommitted changes)' if rec.get('dirty') else ''}; Python {m['python']}, {libs}.")
+
+
+def inventory(runs: dict[str, list[dict]]) -> str:
+    """Which result files there are, and a plain statement when there is no GPU measurement."""
+    files = [r for recs in runs.values() for r in recs]
+    if not files:
+        return "No benchmark result file: run `python -m mmae.bench` and `python -m mmae.bench --eval`."
+    lines = [f"- `{r['file']}`: {r['kind']}, {where(r)}, {r['date'][:10]}" for r in files]
+    if not any(r["info"]["device"].startswith("cuda") for r in files):
+        lines.append("- **No GPU measurement.** No GPU was lent to this project since the benchmark took its "
+                     "present form, so this page shows no GPU number, and none is estimated. On a machine with "
+                     "one, `python -m mmae.bench` writes `book/benchmarks/train-cuda.json` and this page shows it.")
+    return "Result files rendered here:\n\n" + "\n".join(lines)
+
+
+def train_table(rec: dict) -> pd.DataFrame:
+    """The training benchmark, formatted for reading."""
+    t = results.table(rec)
+    return pd.DataFrame({"models": t["models"], "s / epoch": t["s_per_epoch"].map("{:.3f}".format),
+                         "first epoch (s)": t["first_epoch_s"].map("{:.2f}".format),
+                         "model-epochs / s vs plain loop": t["speedup"].map("{:.2f}x".format),
+                         "share of matmul peak": t["fraction_of_peak"].map("{:.1%}".format),
+                         "step (µs)": t["step_us"].map("{:,.0f}".format),
+                         "overhead per step (µs)": t["overhead_us"].map("{:,.0f}".format)})
+
+
+def train_findings(recs: list[dict]) -> str:
+    """Per result file: the stacked engine against the plain loops, one seed and many, as sentences."""
+    out = []
+    for rec in recs:
+        t, info = results.table(rec), rec["info"]
+        plain, fused = t["s_per_epoch"].iloc[0], t.loc["plain loop, Adam(fused=True)", "s_per_epoch"]
+        one = t.loc["stacked engine, 1 seed", "s_per_epoch"]
+        many = t.iloc[-1]
+        floor = info["gflop_per_model_epoch"] / info["matmul_peak_gflops"]
+        line = (f"- **{where(rec)}** ({info['device']}): one seed takes {one:.3f} s per epoch with the stacked engine, "
+                f"{plain / one:.2f}x faster than the plain loop with the default Adam ({plain:.3f} s) and "
+                f"{fused / one:.2f}x {'faster' if fused > one else 'the speed of'} the plain loop with fused Adam "
+                f"({fused:.3f} s). {int(many.models)} seeds together take {many.s_per_epoch / one:.2f}x the time of "
+                f"one, i.e. {many.speedup:.2f}x the plain loop's model-epochs per second. At the measured matmul peak "
+                f"({info['matmul_peak_gflops']:,.0f} GFLOP/s) an epoch's matmuls would take {floor:.3f} s: one seed "
+                f"uses {t.loc['stacked engine, 1 seed', 'fraction_of_peak']:.1%} of the peak, and "
+                f"{t.loc['stacked engine, 1 seed', 'overhead_us']:,.0f} µs of each step are not matmuls.")
+        if "plain loop, fused Adam, torch.compile" in t.index:
+            c = t.loc["plain loop, fused Adam, torch.compile"]
+            line += (f" `torch.compile` spent {c.first_epoch_s:.1f} s in its first epoch (compiling), then "
+                     f"{c.s_per_epoch:.3f} s per epoch, {fused / c.s_per_epoch:.2f}x the uncompiled fused loop.")
+            c = t.loc["stacked engine, 1 seed, torch.compile"]
+            line += (f" The compiled stacked engine (CUDA graphs on a GPU) took {c.first_epoch_s:.1f} s in its first "
+                     f"epoch, then {c.s_per_epoch:.3f} s per epoch, {one / c.s_per_epoch:.2f}x the eager one.")
+        else:
+            line += f" `torch.compile` was not measured: {info['torch_compile']}."
+        out.append(line)
+    return "\n".join(out) or "No training result file."
+
+
+def eval_table(rec: dict) -> pd.DataFrame:
+    """The evaluation benchmark, formatted for reading."""
+    t = results.table(rec)
+    return pd.DataFrame({"problems": t["problems"], "today (s)": t["reference_s"].map("{:.1f}".format),
+                         "batched (s)": t["batched_s"].map("{:.1f}".format), "speed-up": t["speedup"].map("{:.1f}x".format),
+                         "difference between the engines, mean (largest)": [
+                             ", ".join(f"{m} {mean[m]:.2g} ({v:.2g})" for m, v in big.items())
+                             for big, mean in zip(t["max_abs_diff"], t["mean_abs_diff"])]})
+
+
+def eval_findings(recs: list[dict], target: float = 0.2) -> str:
+    """Per result file: chapters 08-12's total, today's path against the batched engine, and the target."""
+    out = []
+    for rec in recs:
+        i = rec["info"]
+        met = "reached" if i["batched_share"] <= target else "not reached"
+        out.append(f"- **{where(rec)}** ({i['device']}), {i['data']} with {len(i['models'])} models x {len(i['seeds'])} "
+                   f"seeds: chapters 08-12's tables take {format_seconds(i['total_reference_s'])} today and "
+                   f"{format_seconds(i['total_batched_s'])} with the batched engine, {i['batched_share']:.0%} of "
+                   f"today's; the target of at most {target:.0%} is **{met}**.")
+    return "\n".join(out) or "No evaluation result file."
+
+
+def build_table(records: list[dict]) -> pd.DataFrame:
+    """Chapter wall times of this build, from the provenance records, with the total."""
+    if not records:
+        return pd.DataFrame({"wall time": ["no provenance record: build the chapters first"]}, index=["-"])
+    rows = {r["chapter"]: {"wall time": format_seconds(r["wall_s"]), "seconds": r["wall_s"], "device": r["device"],
+                           "built (UTC)": r["date"]} for r in records}
+    total = sum(r["wall_s"] for r in records)
+    rows["all chapters"] = {"wall time": format_seconds(total), "seconds": round(total, 1), "device": "", "built (UTC)": ""}
+    return pd.DataFrame.from_dict(rows, orient="index")
