@@ -70,7 +70,7 @@ def train_findings(recs: list[dict]) -> str:
         floor = info["gflop_per_model_epoch"] / info["matmul_peak_gflops"]
         line = (f"- **{where(rec)}** ({info['device']}): one seed takes {one:.3f} s per epoch with the stacked engine, "
                 f"{plain / one:.2f}x faster than the plain loop with the default Adam ({plain:.3f} s) and "
-                f"{fused / one:.2f}x {'faster' if fused > one else 'the speed of'} the plain loop with fused Adam "
+                f"{fused / one:.2f}x {'faster than' if fused > one else 'the speed of'} the plain loop with fused Adam "
                 f"({fused:.3f} s). {int(many.models)} seeds together take {many.s_per_epoch / one:.2f}x the time of "
                 f"one, i.e. {many.speedup:.2f}x the plain loop's model-epochs per second. At the measured matmul peak "
                 f"({info['matmul_peak_gflops']:,.0f} GFLOP/s) an epoch's matmuls would take {floor:.3f} s: one seed "
@@ -85,6 +85,14 @@ def train_findings(recs: list[dict]) -> str:
                      f"epoch, then {c.s_per_epoch:.3f} s per epoch, {one / c.s_per_epoch:.2f}x the eager one.")
         else:
             line += f" `torch.compile` was not measured: {info['torch_compile']}."
+        plains = t[t.index.str.startswith("plain loop")]
+        best = plains["s_per_epoch"].idxmin()
+        gain_one = plains["s_per_epoch"].min() / one
+        gain_many = many.models * plains["s_per_epoch"].min() / many.s_per_epoch
+        line += (f" **So here:** for one seed the stacked engine is {gain_one:.2f}x the fastest plain loop ({best}), "
+                 + ("so it does not pay" if gain_one < 1.2 else "a real gain")
+                 + f"; for {int(many.models)} seeds it trains {gain_many:.2f}x the model-epochs per second of that loop"
+                 + (", where it pays." if gain_many >= 1.2 else ", no real gain either."))
         out.append(line)
     return "\n".join(out) or "No training result file."
 

@@ -1,0 +1,54 @@
+"""The Performance page's sentences and tables are computed from result records: exact values."""
+import pandas as pd
+import pytest
+
+from mmae.bench import results
+from mmae.report import performance
+
+MACHINE = {"cpu": "Test CPU", "cores": 2, "torch_threads": 2, "gpu": None, "platform": "x", "python": "3.11",
+           "versions": {"torch": "2.13.0"}}
+
+
+def record(kind, rows, info, gpu=None):
+    index = "trainer" if kind == "train" else "chapter"
+    rec = results.record(kind, pd.DataFrame(rows).set_index(index), info, "python -m mmae.bench")
+    return rec | {"machine": MACHINE | {"gpu": gpu}, "file": f"{kind}.json", "date": "2026-12-02T00:00:00+00:00"}
+
+
+TRAIN = [{"trainer": t, "models": m, "s_per_epoch": s, "first_epoch_s": s, "speedup": 1.0, "fraction_of_peak": 0.1,
+          "step_us": 100.0, "overhead_us": 50.0}
+         for t, m, s in [("plain loop, Adam", 1, 2.0), ("plain loop, Adam(fused=True)", 1, 1.0),
+                         ("stacked engine, 1 seed", 1, 0.5), ("stacked engine, 4 seeds", 4, 1.0)]]
+TRAIN_INFO = {"device": "cpu", "gflop_per_model_epoch": 10.0, "matmul_peak_gflops": 100.0, "torch_compile": "absent: no compiler"}
+
+
+def test_train_findings_say_where_the_stacked_engine_pays():
+    text = performance.train_findings([record("train", TRAIN, TRAIN_INFO)])
+    assert "one seed takes 0.500 s per epoch with the stacked engine, 4.00x faster than the plain loop" in text
+    assert "2.00x faster than the plain loop with fused Adam (1.000 s)" in text
+    assert "4 seeds together take 2.00x the time of one" in text
+    assert "would take 0.100 s" in text and "`torch.compile` was not measured: absent: no compiler." in text
+    assert "for one seed the stacked engine is 2.00x the fastest plain loop (plain loop, Adam(fused=True)), a real gain" in text
+    assert "for 4 seeds it trains 4.00x the model-epochs per second of that loop, where it pays." in text
+
+
+def test_eval_findings_and_the_target():
+    info = {"device": "cpu", "data": "toy", "models": ["a", "b"], "seeds": [0], "total_reference_s": 100.0,
+            "total_batched_s": 20.0, "batched_share": 0.2}
+    rows = [{"chapter": "08 retrieval", "problems": 3, "reference_s": 100.0, "batched_s": 20.0, "speedup": 5.0,
+             "max_abs_diff": {"map": 0.5}, "mean_abs_diff": {"map": 0.25}}]
+    rec = record("eval", rows, info)
+    assert "1 min 40 s today and 20.0 s with the batched engine, 20% of today's; the target of at most 20% is **reached**" \
+        in performance.eval_findings([rec])
+    assert "**not reached**" in performance.eval_findings([rec], target=0.1)
+    assert performance.eval_table(rec).iloc[0, -1] == "map 0.25 (0.5)"
+
+
+def test_inventory_says_when_there_is_no_gpu_and_build_table_totals():
+    runs = {"train": [record("train", TRAIN, TRAIN_INFO)], "eval": []}
+    assert "**No GPU measurement.**" in performance.inventory(runs)
+    gpu = {"train": [record("train", TRAIN, TRAIN_INFO | {"device": "cuda"}, gpu="NVIDIA H200")], "eval": []}
+    assert "No GPU measurement" not in performance.inventory(gpu) and "NVIDIA H200" in performance.inventory(gpu)
+    table = performance.build_table([{"chapter": "01", "wall_s": 30.0, "device": "cpu", "date": "d"},
+                                     {"chapter": "02", "wall_s": 45.5, "device": "cpu", "date": "d"}])
+    assert table.loc["all chapters", "seconds"] == pytest.approx(75.5) and table.loc["all chapters", "wall time"] == "1 min 16 s"
