@@ -65,6 +65,9 @@ def artifacts(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("name", list(SMALL))
 def test_notebook_runs(name, artifacts, tmp_path):
     run(name, artifacts, tmp_path, **SMALL[name])
+    executed = json.loads((tmp_path / f"{name}.ipynb").read_text())
+    noise = [o.get("text", "") for c in executed["cells"] for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not noise, f"{name} writes to stderr, which the book would show: {noise}"
     real = load_features("real")
     n_test, k = len(real.y["test"]), real.n_classes
     if name == "00_real_media":

@@ -13,6 +13,11 @@ from mmae.evaluation import N_INIT, cluster_scores
 from mmae.training import load_checkpoint
 
 
+# The swept kernels log "Kernel is running over TCP without encryption" (a WARNING of ipykernel) to the
+# stderr they inherit from chapter 13's kernel, which shows it on the page: they log errors only.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder: str | Path,
               fingerprint: str) -> pd.DataFrame:
     """Execute the training ``notebook`` with papermill once per (parameter, value) of ``grid``,
@@ -38,7 +43,7 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
             if executed:
                 pm.execute_notebook(str(notebook), str(run_dir / Path(notebook).name), cwd=str(project_root()),
                                     parameters=p | {"artifacts_dir": str(run_dir)}, kernel_name="python3",
-                                    progress_bar=False)
+                                    progress_bar=False, extra_arguments=QUIET_KERNEL)
                 write_text(run_dir / "run.key", key)
             done[key] = run_dir
             seeds = list(range(p.get("seed", 42), p.get("seed", 42) + p.get("n_seeds", 1)))
