@@ -84,6 +84,25 @@ def side_by_side(here: pd.DataFrame, paper: pd.DataFrame, on: str, data_name: st
     return pd.DataFrame(columns).set_index(pd.Index(index)).round(3)
 
 
+def table1_side_by_side(features, data_name: str) -> pd.DataFrame:
+    """Table I beside the same counts here: per modality its feature dimension and the rows of
+    each split, ``("train", "paper: LUMA")`` next to ``("train", "here: <data>")``; classes last."""
+    here = {m: {"feature_dim": features.dims[m], **{s: len(features.y[s]) if s in features.y else 0
+                                                     for s in ("train", "test", "ood")}} for m in features.modalities}
+    paper = TABLE1.set_index("modality")
+    cols = {}
+    for c in ("feature_dim", "train", "test", "ood"):
+        cols[(c, "paper: LUMA")] = paper[c].reindex(list(dict.fromkeys([*paper.index, *here])))
+        cols[(c, f"here: {data_name}")] = pd.Series({m: v[c] for m, v in here.items()}).reindex(cols[(c, "paper: LUMA")].index)
+    out = pd.DataFrame(cols).astype(object)
+    out = out.where(out.notna(), "")
+    n_ood = len(set(features.y["ood"])) if "ood" in features.y else 0
+    classes = pd.Series("", index=out.columns, dtype=object)
+    classes[("train", "paper: LUMA")], classes[("train", f"here: {data_name}")] = "42 + 8", f"{features.n_classes} + {n_ood}"
+    out.loc["classes (in distribution + OOD)"] = classes
+    return out
+
+
 def paper_summary(k: int = 42) -> pd.DataFrame:
     """The paper's numbers of every method at ``k``: one row per method (Tables II, III, IV)."""
     rows = [TABLE2.assign(method="PCA " + TABLE2.modality)]

@@ -25,7 +25,7 @@
 # (30 ... 60 around LUMA's 42 classes) is taken at the same ratios to the number of classes here.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
+data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 ks = None  # K-Means clusters; None: the grid of the paper 30, 40, 42, 50, 60 at the same ratios to the class count
 n_init = 10  # K-Means restarts

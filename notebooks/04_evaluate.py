@@ -23,7 +23,7 @@
 # comes from.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
+data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent z (paper: 128)
 fusion = "mean"  # how encoder outputs become z: "mean" or "max"

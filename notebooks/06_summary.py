@@ -21,7 +21,7 @@
 # written by notebooks 2 and 4 from `artifacts_dir`.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
+data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 k = None  # the k compared; None: the number of classes (the paper: 42, on LUMA)
 table3_weights = None  # the fusion weights compared with Table III of the paper; None: all ones

@@ -25,7 +25,7 @@
 # embeddings of its class: a test of alignment, not only of information.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
+data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 latent_dim = 128  # size of the shared latent of every model (paper: 128)
 fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"

@@ -29,7 +29,7 @@
 # (k = the number of classes). Runs are cached in `artifacts_dir/sweeps/` under a key of code, data and parameters.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the committed real media set), "synthetic" (LUMA-shaped) or a bundle folder
+data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
 data_seed = 0  # seed of the synthetic set (ignored for a bundle)
 sweep_grid = {"latent_dim": [16, 32, 64, 128, 256], "epochs": [1, 2, 5]}  # parameter -> values swept
 latent_dim = 128  # latent size of every run, unless swept (paper: 128)

@@ -9,7 +9,7 @@ import pytest
 
 from mmae.data import Features, load_bundle, load_features, save_bundle, sha256_file, verify_manifest
 from mmae.data.sets import REAL_NAME
-from mmae.media import BUNDLE_DIR
+from mmae.media import BUNDLE50_DIR
 
 
 @pytest.fixture
@@ -223,8 +223,8 @@ def test_corrupt_npy_is_named(bundle):
 # ------------------------------------------------------------------------------------ what still loads
 def test_committed_real_bundle_still_loads():
     f = load_features("real", environ=False)
-    assert f.name == REAL_NAME and f.splits == ("train", "test", "ood") and f.n_classes == 8
-    assert verify_manifest(BUNDLE_DIR) == f.info["manifest"]
+    assert f.name == REAL_NAME and f.splits == ("train", "test", "ood") and f.n_classes == 42
+    assert verify_manifest(BUNDLE50_DIR) == f.info["manifest"]
 
 
 def test_save_bundle_round_trips_with_its_manifest(tiny, tmp_path):

@@ -260,5 +260,7 @@ def test_rebuilt_rows_equal_the_committed_bundle(split, cifar_tar):
 def test_cli_reports_a_missing_source(tmp_path):
     from mmae.media.__main__ import main
     with pytest.raises(FileNotFoundError, match="cifar10-jpeg-subset.tar"):
-        main(["build", "--cifar", str(tmp_path / "none.tar"), "--out", str(tmp_path / "b")])
+        main(["build", "--set", "cifar10", "--source", str(tmp_path / "none.tar"), "--out", str(tmp_path / "b")])
+    with pytest.raises(FileNotFoundError, match="tinyimagenet-subset.tar"):
+        main(["build", "--source", str(tmp_path / "none.tar"), "--out", str(tmp_path / "b")])
     assert not (tmp_path / "b").exists()

@@ -2,7 +2,7 @@
 unlike LUMA.
 
 Chapter 0 runs the LUMA pipeline on its tiny fixture with tiny models (its default parameters).
-Chapters 1-14 run on the default data (the committed real media set) with small training
+Chapters 1-14 run on the default data (the committed LUMA-shaped real set, 42 + 8 classes) with small training
 parameters; they share one artifacts folder, as in the book: 04 and 05 reuse the checkpoint 03
 wrote (same code, data and parameters), 06 reads the tables of 02 and 04, 08-14 reuse the models
 07 trained, and 14 reads the tables of 08-12.
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 BEYOND = {"epochs": 1, "seeds": [0, 1], "latent_dim": 8}
 SMALL = {
-    "00_real_media": {},
+    "00_real_media": {"n_init": 1},
     "00_luma_features": {},  # its defaults already run the tiny LUMA fixture with tiny models
     "01_data_checks": {},
     "02_baselines": {"n_init": 2},
@@ -40,7 +40,7 @@ SMALL = {
     "12_ood": BEYOND,
     "13_sweeps": {"sweep_grid": {"latent_dim": [8, 128], "epochs": [1]}, "epochs": 1, "n_seeds": 2},  # 2 runs
     "14_scorecard": BEYOND,
-    "15_robustness": {"data_sets": ["real", "synthetic:nonlinear"], "epochs": 1, "synthetic_epochs": 1,
+    "15_robustness": {"data_sets": ["real", "synthetic:nonlinear"], "epochs": 1, "luma_size_epochs": 1,
                       "seeds": [0, 1], "latent_dim": 8, "n_init": 2},
     "16_reproducibility": {},
     "performance": {},  # renders the committed benchmark results and this run's provenance records
@@ -78,7 +78,7 @@ def test_notebook_runs(name, artifacts, tmp_path):
         assert (artifacts / "fig0_finetune.png").exists()
     if name == "02_baselines":
         table2 = pd.read_csv(artifacts / "table2_single_modality.csv")
-        assert sorted(set(table2["k"])) == [6, 8, 10, 11]  # the paper's 30..60 at the same ratio to 8 classes
+        assert sorted(set(table2["k"])) == [30, 40, 42, 50, 60]  # 42 classes: the paper's own grid
         assert set(table2["data"]) == {real.name}
     if name == "03_train":
         assert np.load(artifacts / "latents_z128_test.npy").shape == (n_test, 128)
@@ -87,7 +87,7 @@ def test_notebook_runs(name, artifacts, tmp_path):
         written = {p.name for p in artifacts.iterdir()}
         assert {"table2_single_modality.csv", "table3_fusion.csv", "table4_mmae.csv", "fig6_summary_ari.png",
                 "fig5_tsne_z128.png", "fig5_umap_z128.png", "fig5_modality_z128.png", "fig3_loss_z128.png"} <= written
-        assert k == 8
+        assert k == 42
     if name == "14_scorecard":
         card = pd.read_csv(artifacts / "scorecard.csv", index_col=0, keep_default_na=False)
         assert list(card.columns) == ["MMAE", "MMAE, loss x dim", "MMAE, modality dropout", "MMAE + alignment (Eq. 1)",
@@ -97,7 +97,7 @@ def test_notebook_runs(name, artifacts, tmp_path):
         assert all("±" in v for v in card["MMAE"])  # two seeds: a spread everywhere
     if name == "15_robustness":
         verdicts = pd.read_csv(artifacts / "robustness.csv", index_col=0)
-        assert list(verdicts.columns) == ["real media", "synthetic: nonlinear"] and len(verdicts) == 5
+        assert list(verdicts.columns) == ["real, 42 classes", "synthetic: nonlinear"] and len(verdicts) == 5
         assert verdicts.map(lambda v: v.split(" (")[0] in {"above", "below", "within the spread of"}).all().all()
         assert (artifacts / "fig15_robustness.png").exists()
     if name == "16_reproducibility":

@@ -82,3 +82,13 @@ def test_here_summary_errors(tmp_path):
     with pytest.raises(ValueError, match=r"fusion_weights must give one weight per modality"):
         paper.here_summary(tmp_path, "toy", k=42, fusion_weights=(1.0, 0.5))
     assert paper.here_summary(tmp_path, "toy", k=42).shape == (5, 4)  # None: equal weights
+
+
+def test_table1_side_by_side_puts_our_counts_beside_lumas():
+    from mmae.data import load_features
+    from mmae.paper import table1_side_by_side
+
+    t = table1_side_by_side(load_features("real:cifar10"), "c10")
+    assert t.loc["image", ("feature_dim", "paper: LUMA")] == 50 and t.loc["image", ("feature_dim", "here: c10")] == 8
+    assert t.loc["text", ("train", "here: c10")] == 4000 and t.loc["audio", ("ood", "paper: LUMA")] == 3859
+    assert t.loc["classes (in distribution + OOD)", ("train", "here: c10")] == "8 + 2"

@@ -79,11 +79,11 @@ def test_measure_values(small, tmp_path, one_thread):
 
 def test_columns(monkeypatch):
     monkeypatch.delenv("MMAE_DATA", raising=False)
-    c = robustness.columns("real", ["real", "synthetic", "synthetic:low_snr"])
-    assert c["label"].tolist() == ["real media", "synthetic: nuisance", "synthetic: low_snr"]
+    c = robustness.columns("real", ["real", "real:cifar10", "synthetic", "synthetic:low_snr"])
+    assert c["label"].tolist() == ["real, 42 classes", "real, 8 classes", "synthetic: nuisance", "synthetic: low_snr"]
     assert not c["environ"].any()
     c = robustness.columns("/data/my_bundle", ["real"])
-    assert c.values.tolist() == [["real media", "real", False], ["yours: my_bundle", "/data/my_bundle", True]]
+    assert c.values.tolist() == [["real, 42 classes", "real", False], ["yours: my_bundle", "/data/my_bundle", True]]
     monkeypatch.setenv("MMAE_DATA", "/data/archive")
     assert robustness.columns("real", ["real"]).values.tolist()[-1] == ["yours: archive", "real", True]
     for bad in ("real", []):

@@ -7,6 +7,14 @@ A *feature bundle* is a folder of NumPy files, one per split x modality plus the
 
     {split}_nuisance_{name}.npy  int  (n_split,)      optional, e.g. train_nuisance_speaker.npy
 
+A modality whose rows repeat a few distinct vectors (a pool of clips or texts) may instead be
+stored *pooled*, exactly and in a fraction of the space: the distinct vectors and, per row, which::
+
+    {split}_{modality}.pool.npy    float (n_pool, d_modality)   e.g. train_audio.pool.npy (240, 1024)
+    {split}_{modality}.index.npy   int   (n_split,)             row i is pool[index[i]]
+
+(one form or the other for each split x modality, never both); :func:`load_bundle` expands it.
+
 with splits ``train``, ``test`` (required) and ``ood`` (optional). The modalities are whatever the
 train split holds (two or more, any names and dimensions; LUMA's are image 50-D, audio 1024-D and
 text 768-D). Row ``i`` of every file of a split is one triplet. *Nuisance* labels name a known
@@ -27,11 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from mmae.artifacts import display_path
-from mmae.atomic import save_npy, write_text
 from mmae.data.features import MODALITIES, SPLITS, Features
-from mmae.data.manifest import MANIFEST, open_regular, sha256_file, verify_manifest
+from mmae.data.manifest import open_regular, sha256_file, verify_manifest
 
-__all__ = ["bundle_modalities", "load_bundle", "save_bundle", "sha256_file", "verify_manifest"]
+__all__ = ["bundle_modalities", "load_bundle", "sha256_file", "verify_manifest"]
 
 LABEL_LIMIT = 2 ** 31  # a label at or above it is a corrupt file, not a class id
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -119,10 +126,61 @@ def _check_classes(root: Path, y: dict[str, np.ndarray]) -> int:
 
 def bundle_modalities(path: str | Path) -> tuple[str, ...]:
     """The modalities of a bundle folder: every ``train_{modality}.npy`` but labels and nuisances,
-    LUMA's (image, audio, text) first in that order, then the others alphabetically."""
-    names = [f.name[len("train_"):-len(".npy")] for f in Path(path).glob("train_*.npy")]
-    names = [n for n in names if n != "labels" and not n.startswith("nuisance_")]
+    and every pooled ``train_{modality}.pool.npy``; LUMA's (image, audio, text) first in that
+    order, then the others alphabetically."""
+    root = Path(path)
+    plain = [f.name[len("train_"):-len(".npy")] for f in root.glob("train_*.npy")]
+    pooled = [f.name[len("train_"):-len(".pool.npy")] for f in root.glob("train_*.pool.npy")]
+    names = {n for n in plain + pooled if n != "labels" and not n.startswith("nuisance_") and "." not in n}
     return tuple(sorted(names, key=lambda m: (MODALITIES.index(m) if m in MODALITIES else len(MODALITIES), m)))
+
+
+def _forms(root: Path, split: str, m: str) -> tuple[Path, Path, Path]:
+    """The plain file of modality ``m`` of ``split``, and its pooled pair (pool, index)."""
+    return root / f"{split}_{m}.npy", root / f"{split}_{m}.pool.npy", root / f"{split}_{m}.index.npy"
+
+
+def _load_pooled(pool_file: Path, index_file: Path, m: str, label_file: Path, n_rows: int) -> np.ndarray:
+    """``pool[index]`` of a pooled modality, as float32 (n_rows, d), once both files are checked."""
+    pool = load_npy(pool_file)
+    _check_array(pool, pool_file, f"{m} pool", 2, "float")
+    if pool.shape[0] == 0:
+        raise ValueError(f"{pool_file}: {m} pool must have at least 1 row, got shape {pool.shape}")
+    index = load_npy(index_file)
+    if index.ndim != 1:
+        raise ValueError(f"{index_file}: {m} pool index must be 1-D, got shape {index.shape}")
+    if not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"{index_file}: {m} pool index must have an integer dtype, got {index.dtype}")
+    if len(index) != n_rows:
+        raise ValueError(f"{index_file}: {m} pool index has {len(index)} rows, expected {n_rows} "
+                         f"(the rows of {label_file.name})")
+    if (bad := np.flatnonzero((index < 0) | (index >= len(pool)))).size:  # in the file's own dtype: no wrap
+        raise ValueError(f"{index_file}: {m} pool index must be rows of {pool_file.name} (0..{len(pool) - 1}), "
+                         f"got {int(index[bad[0]])} at row {int(bad[0])}")
+    return pool.astype(np.float32, copy=False)[index.astype(np.intp)]
+
+
+def _load_modality(root: Path, split: str, m: str, label_file: Path, n_rows: int) -> tuple[np.ndarray, Path]:
+    """Modality ``m`` of ``split`` from its plain file or its pooled pair, checked but for its
+    dimension: the float32 (n_rows, d) features and the file that holds their d columns."""
+    plain, pool, index = _forms(root, split, m)
+    if plain.exists() and (pooled := [f.name for f in (pool, index) if f.exists()]):
+        raise ValueError(f"{plain} and {' and '.join(pooled)}: modality '{m}' of split '{split}' must be stored "
+                         f"in one form, plain ({plain.name}) or pooled ({pool.name} + {index.name}), got both")
+    if pool.exists() or index.exists():
+        if missing := next((f for f in (pool, index) if not f.exists()), None):
+            present = index if missing == pool else pool
+            raise FileNotFoundError(f"{missing} is missing (the pooled form of modality '{m}', split '{split}', "
+                                    f"needs it beside {present.name})")
+        return _load_pooled(pool, index, m, label_file, n_rows), pool
+    if not plain.exists():
+        raise FileNotFoundError(f"{plain} is missing (modality '{m}', split '{split}')")
+    a = load_npy(plain)
+    _check_array(a, plain, f"{m} features", 2, "float")
+    if a.shape[0] != n_rows:
+        raise ValueError(f"{plain}: {m} features have {a.shape[0]} rows, expected "
+                         f"{n_rows} (the rows of {label_file.name})")
+    return a.astype(np.float32, copy=False), plain
 
 
 def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
@@ -147,14 +205,18 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
     Raises
     ------
     FileNotFoundError
-        If the folder or a required file is missing.
+        If the folder or a required file is missing, or one file of a pooled pair is without the
+        other (``.pool.npy`` without its ``.index.npy``, or the reverse).
     ValueError
-        If a file is not a readable ``.npy`` array or not a regular file; an array has the wrong
-        dtype, rank, dimension or row count, no rows, non-finite features or features beyond
-        float32's range; labels are negative, 2**31 or more, not exactly 0..k-1 in train, outside
-        train's classes in test, or in-distribution classes in OOD; the bundle has fewer than two
-        modalities or classes; or its ``manifest.json`` is malformed, lists a path outside the
-        folder, misses a ``.npy`` file or records another sha256 (see :func:`verify_manifest`).
+        If a file is not a readable ``.npy`` array or not a regular file; a modality of a split is
+        stored both plain and pooled; an array has the wrong dtype, rank, dimension (a pool's
+        columns, when pooled) or row count (a pool index's length, when pooled), no rows,
+        non-finite features or features beyond float32's range; a pool index names a row
+        outside its pool (the message names the first such row and value); labels are negative,
+        2**31 or more, not exactly 0..k-1 in train, outside train's classes in test, or
+        in-distribution classes in OOD; the bundle has fewer than two modalities or classes; or
+        its ``manifest.json`` is malformed, lists a path outside the folder, misses a ``.npy``
+        file or records another sha256 (see :func:`verify_manifest`).
         The message names the file, what was expected and what was found.
     """
     root = Path(path)
@@ -183,19 +245,13 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
             raise ValueError(f"{label_file}: split '{split}' must have at least 1 row, got 0 (an empty split)")
         x[split], y[split] = {}, labels.astype(np.int64)
         for m in modalities:
-            f = root / f"{split}_{m}.npy"
-            if not f.exists():
-                raise FileNotFoundError(f"{f} is missing (modality '{m}', split '{split}')")
-            a = load_npy(f)
-            _check_array(a, f, f"{m} features", 2, "float")
-            if a.shape[0] != len(labels):
-                raise ValueError(f"{f}: {m} features have {a.shape[0]} rows, expected "
-                                 f"{len(labels)} (the rows of {label_file.name})")
+            a, f = _load_modality(root, split, m, label_file, len(labels))
             expected = (dims or {}).get(m, seen_dims.get(m))
             if expected is not None and a.shape[1] != expected:
-                raise ValueError(f"{f}: {m} features must have {expected} columns, got {a.shape[1]}")
+                what = "pool" if f.name.endswith(".pool.npy") else "features"
+                raise ValueError(f"{f}: {m} {what} must have {expected} columns, got {a.shape[1]}")
             seen_dims[m] = a.shape[1]
-            x[split][m] = a.astype(np.float32, copy=False)
+            x[split][m] = a
         for f in sorted(root.glob(f"{split}_nuisance_*.npy")):
             a = load_npy(f)
             _check_array(a, f, "nuisance labels", 1, "int")
@@ -206,32 +262,3 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
     name = (manifest or {}).get("name") or display_path(root)  # a folder in the repository: relative to it
     return Features(x, y, name=name, synthetic=False, info={"manifest": manifest} if manifest else {},
                     nuisance=nuisance)
-
-
-def save_bundle(features: Features, path: str | Path, manifest: bool = False) -> Path:
-    """Write ``features`` as a bundle folder readable by :func:`load_bundle`; returns the folder.
-
-    Every file is written atomically (:mod:`mmae.atomic`): a reader sees the old file or the new
-    one. ``manifest=True`` also writes ``manifest.json`` (the name and every file's sha256), which
-    :func:`load_bundle` then verifies; without it, an existing ``manifest.json`` is refused, since
-    it would vouch for files this call replaces.
-    """
-    import json
-
-    root = Path(path)
-    if not manifest and os.path.lexists(root / MANIFEST):
-        raise ValueError(f"{root / MANIFEST}: would no longer match the files written; remove it, "
-                         "or pass manifest=True to rewrite it")
-    root.mkdir(parents=True, exist_ok=True)
-    files = []
-    for s in features.splits:
-        files.append(save_npy(root / f"{s}_labels.npy", features.y[s]))
-        for m in features.modalities:
-            files.append(save_npy(root / f"{s}_{m}.npy", features.x[s][m]))
-        for name, a in features.nuisance.get(s, {}).items():
-            files.append(save_npy(root / f"{s}_nuisance_{name}.npy", a))
-    if manifest:
-        listing = {f.name: {"sha256": sha256_file(f), "bytes": f.stat().st_size} for f in files}
-        write_text(root / MANIFEST, json.dumps({"format": "mmae-feature-bundle/1 (mmae.data.save_bundle)",
-                                                "name": features.name, "files": listing}, indent=1))
-    return root

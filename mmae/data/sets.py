@@ -1,4 +1,4 @@
-"""The data sets the notebooks run on, by name: the committed real media set, the synthetic
+"""The data sets the notebooks run on, by name: the committed real media sets, the synthetic
 variants, or any bundle folder (``MMAE_DATA`` replaces the default)."""
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ from pathlib import Path
 from mmae.data.bundle import load_bundle
 from mmae.data.features import Features
 
-EMBEDDED = ("real", "synthetic")  # the data sets that ship with the package
-REAL_NAME = "the real media set (CIFAR-10 images, espeak-ng speech, WordNet text)"
+#: the real media sets that ship with the package: name -> (bundle folder under mmae/media, its name)
+REAL_SETS = {
+    "real": ("tiny50", "the LUMA-shaped real set (Tiny ImageNet photographs, 15 voices, WordNet; 42 + 8 classes)"),
+    "real:cifar10": ("bundle", "the small real set (CIFAR-10 images, espeak-ng speech, WordNet text; 8 + 2 classes)"),
+}
+REAL_SETS["real:tiny50"] = REAL_SETS["real"]
+EMBEDDED = (*REAL_SETS, "synthetic")  # the data sets that ship with the package
+REAL_NAME = REAL_SETS["real"][1]
 
 
 def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int] | None = None,
                   environ: bool = True) -> Features:
-    """The notebooks' entry point: ``"real"`` (default), ``"synthetic"`` or a bundle folder.
+    """The notebooks' entry point: ``"real"`` (default), ``"real:cifar10"``, ``"synthetic"`` or a bundle folder.
 
     The environment variable ``MMAE_DATA``, when set, replaces the default ``"real"`` (an explicit
     other value still wins): ``MMAE_DATA=/path/to/bundle jupyter-book build book/`` builds the
@@ -24,7 +30,9 @@ def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int]
     Parameters
     ----------
     data : str or Path
-        ``"real"``: the committed real media set (:mod:`mmae.media`); ``"synthetic"``: the
+        ``"real"`` (also ``"real:tiny50"``): the committed LUMA-shaped real set, 42 + 8 classes
+        (:mod:`mmae.media.make50`); ``"real:cifar10"``: the small real set, 8 + 2 classes
+        (:mod:`mmae.media.make`); ``"synthetic"``: the
         LUMA-shaped synthetic set (:mod:`mmae.data.synthetic`); else the path of a bundle folder.
     seed : int
         Seed of the synthetic set (ignored otherwise).
@@ -35,10 +43,11 @@ def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int]
     """
     if str(data) == "real" and environ and os.environ.get("MMAE_DATA"):
         data = os.environ["MMAE_DATA"]
-    if str(data) == "real":
-        from mmae.media import BUNDLE_DIR
-
-        return replace(load_bundle(BUNDLE_DIR, dims), name=REAL_NAME)
+    if str(data) in REAL_SETS:
+        folder, name = REAL_SETS[str(data)]
+        return replace(load_bundle(Path(__file__).parents[1] / "media" / folder, dims), name=name)
+    if str(data).startswith("real:"):
+        raise ValueError(f"data: unknown real set {str(data)!r}; expected one of {sorted(REAL_SETS)}")
     name, _, variant = str(data).partition(":")
     if name != "synthetic":
         return load_bundle(data, dims)

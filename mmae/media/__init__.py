@@ -1,6 +1,14 @@
-"""A real, LUMA-like tri-modal data set built from real media with real pretrained encoders.
+"""Real, LUMA-like tri-modal data sets built from real media with real pretrained encoders.
 
-LUMA's recipe (Bezirganyan et al. 2024) on sources reachable offline:
+Two sets ship with the package:
+
+* the **LUMA-shaped real set** (``data="real"``; :mod:`mmae.media.make50`, :mod:`mmae.media.build50`,
+  committed in ``mmae/media/tiny50/``): 50 Tiny ImageNet classes, 42 in distribution and 8 out,
+  LUMA's counts, 15 offline voices through Whisper-base, WordNet descriptions;
+* the **small real set** (``data="real:cifar10"``; this docstring, :mod:`mmae.media.make`,
+  committed in ``mmae/media/bundle/``), described below.
+
+The small set follows LUMA's recipe (Bezirganyan et al. 2024) on sources reachable offline:
 
 * **classes** -- the 10 CIFAR-10 classes; 8 in distribution (ID, labels 0..7 in CIFAR order) and the
   ``OOD_CLASSES`` frog and truck (labels 8, 9). ID: 500 train + 100 test triplets per class; OOD:
@@ -26,11 +34,12 @@ OOD_CLASSES = ("frog", "truck")
 ID_CLASSES = tuple(c for c in CLASSES if c not in OOD_CLASSES)
 #: class names in label order: ID classes 0..7, then the OOD classes 8, 9
 LABEL_NAMES = ID_CLASSES + OOD_CLASSES
-BUNDLE_DIR = Path(__file__).parent / "bundle"
+BUNDLE_DIR = Path(__file__).parent / "bundle"  # the small set (CIFAR-10)
+BUNDLE50_DIR = Path(__file__).parent / "tiny50"  # the LUMA-shaped set (the default data)
 
 _PUBLIC = {"MediaConfig": "make", "build": "make", "draw_triplets": "make", "rebuild_rows": "make", "verify": "make",
            "download_cifar": "cifar", "read_cifar": "cifar"}
-__all__ = ["CLASSES", "OOD_CLASSES", "ID_CLASSES", "LABEL_NAMES", "BUNDLE_DIR", *_PUBLIC]
+__all__ = ["CLASSES", "OOD_CLASSES", "ID_CLASSES", "LABEL_NAMES", "BUNDLE_DIR", "BUNDLE50_DIR", *_PUBLIC]
 
 
 def __getattr__(name: str):

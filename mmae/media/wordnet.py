@@ -34,6 +34,7 @@ class Synset:
     hyponyms: tuple[int, ...]
     definition: str
     examples: tuple[str, ...]
+    related: tuple[tuple[str, int], ...] = ()  # other noun pointers: (symbol, offset), e.g. ("@", hypernym)
 
     @property
     def text(self) -> str:
@@ -58,17 +59,19 @@ def parse_data_line(line: str) -> Synset:
         offset, n_words = int(f[0]), int(f[3], 16)
         words = tuple(re.sub(r"\(.*\)$", "", f[4 + 2 * i]) for i in range(n_words))
         k = 4 + 2 * n_words
-        n_ptr, hypo = int(f[k]), []
+        n_ptr, hypo, related = int(f[k]), [], []
         for j in range(n_ptr):
             symbol, target, pos = f[k + 1 + 4 * j: k + 4 + 4 * j]
             if symbol in ("~", "~i") and pos == "n":
                 hypo.append(int(target))
+            elif pos == "n":
+                related.append((symbol, int(target)))
     except (IndexError, ValueError) as e:
         raise ValueError(f"data.noun: cannot parse line {line[:60]!r}... ({e})") from e
     parts = [p.strip() for p in gloss.strip().split(";")]
     definition = "; ".join(p for p in parts if p and not p.startswith('"'))
     examples = tuple(p.strip('"').strip() for p in parts if p.startswith('"'))
-    return Synset(offset, words, tuple(hypo), definition, examples)
+    return Synset(offset, words, tuple(hypo), definition, examples, tuple(related))
 
 
 @lru_cache(maxsize=4)
