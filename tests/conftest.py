@@ -27,10 +27,20 @@ def tiny_std(tiny) -> Features:
     return standardize(tiny)
 
 
+def _threads(n: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def two_threads():
+    """Real encoders on batches of media use both cores of the CI machine."""
+    yield from _threads(2)
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny tensors gain nothing from threads, and on a busy machine their spin-waits cost 100x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    yield from _threads(1)

@@ -344,3 +344,13 @@ def test_format_mean_std():
     assert format_mean_std(0.54123, 0.0121) == "0.541 ± 0.012"
     assert format_mean_std(0.54123, float("nan")) == "0.541"
     assert format_mean_std(12.345, 0.26, digits=1) == "12.3 ± 0.3"
+
+
+def test_rank_breaks_ties_by_index_on_tie_heavy_rows():
+    from mmae.evaluation.retrieval import _rank
+
+    rng = np.random.default_rng(0)
+    sim = rng.integers(0, 4, size=(50, 30)).astype(float)  # every row full of ties
+    sim[::7] = rng.normal(size=(8, 30))  # and some rows without any
+    expected = np.array([sorted(range(30), key=lambda j: (-row[j], j)) for row in sim])
+    np.testing.assert_array_equal(_rank(sim), expected)

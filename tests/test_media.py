@@ -35,11 +35,8 @@ IMAGENET_GROUPS = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
+def threads(two_threads):
+    """The encoders' batches are large enough for both cores."""
 
 
 @pytest.fixture(scope="module")

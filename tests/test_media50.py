@@ -6,7 +6,6 @@ engines (``.ci/run`` installs them): tests that use them fail, not skip, without
 """
 import numpy as np
 import pytest
-import torch
 
 from mmae.data import load_bundle, load_features
 from mmae.media import BUNDLE50_DIR, build50, classes50 as cl, descriptions, make50 as mk, tinyimagenet as ti
@@ -14,11 +13,8 @@ from mmae.media import voices, whisper
 
 
 @pytest.fixture(scope="module", autouse=True)
-def threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
+def threads(two_threads):
+    """The encoders' batches are large enough for both cores."""
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +92,7 @@ def test_join_parts_checks_the_sha256_and_the_parts(tmp_path):
 
 
 def test_the_joined_wheels_are_whisper_base(model):
-    assert whisper._sha256(whisper.model_dir() / "model.bin") == whisper.MODEL_SHA256
+    assert whisper.sha256_file(whisper.model_dir() / "model.bin") == whisper.MODEL_SHA256
     e = whisper.encode(model, [np.zeros(8000, np.float32), 0.1 * np.ones(3200, np.float32)])
     assert e.shape == (2, 512) and e.dtype == np.float32 and np.isfinite(e).all()
     with pytest.raises(ValueError, match="30 s"):
@@ -192,3 +188,57 @@ def test_the_whisper_path_on_one_clip_reproduces_its_committed_row(model):
     assert voice == f.nuisance["test"]["speaker"][row]
     assert np.linalg.norm(got - pool[index[row]]) < 1e-2 * np.linalg.norm(pool[index[row]])
     np.testing.assert_array_equal(f.x["test"]["audio"][row], pool[index[row]])
+
+
+def test_the_official_zip_and_the_subset_tar_give_the_same_pictures_in_the_same_order(tmp_path):
+    import io
+    import tarfile
+    import zipfile
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    wnids, pics = ("n01443537", "n02206856"), {}
+    for w in wnids:  # 3 train and 2 val JPEGs per class, numbered out of order on purpose
+        for kind, numbers in (("train", (10, 2, 0)), ("val", (7, 3))):
+            for i in numbers:
+                buf = io.BytesIO()
+                Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG")
+                pics[w, kind, i] = buf.getvalue()
+    with tarfile.open(tmp_path / "subset.tar", "w") as tf:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        add("tinyimagenet/words.txt", "\n".join(f"{w}\tx" for w in wnids).encode())
+        for (w, kind, i), data in pics.items():
+            add(f"tinyimagenet/{kind}/{w}/{w}_{i}.JPEG" if kind == "train" else f"tinyimagenet/val/{w}/val_{i}.JPEG", data)
+    with zipfile.ZipFile(tmp_path / "official.zip", "w") as zf:
+        zf.writestr("tiny-imagenet-200/wnids.txt", "\n".join(wnids))
+        notes = []
+        for (w, kind, i), data in pics.items():
+            if kind == "train":
+                zf.writestr(f"tiny-imagenet-200/train/{w}/images/{w}_{i}.JPEG", data)
+            else:  # the official val folder is flat; its annotations say which class
+                zf.writestr(f"tiny-imagenet-200/val/images/val_{i + 100 * wnids.index(w)}.JPEG", data)
+                notes.append(f"val_{i + 100 * wnids.index(w)}.JPEG\t{w}\t0\t0\t63\t63")
+        zf.writestr("tiny-imagenet-200/val/val_annotations.txt", "\n".join(notes))
+    a = ti.read_tiny(tmp_path / "subset.tar", wnids, per_class=5)
+    b = ti.read_tiny(tmp_path / "official.zip", wnids, per_class=5)
+    for w in wnids:
+        assert a[w].shape == (5, 64, 64, 3) and np.array_equal(a[w], b[w])
+        from mmae.media.tinyimagenet import _decode
+        expected = [pics[w, "train", i] for i in (0, 2, 10)] + [pics[w, "val", i] for i in (3, 7)]
+        assert all(np.array_equal(a[w][j], _decode(d)) for j, d in enumerate(expected))  # train by number, then val
+    with pytest.raises(ValueError, match="expected 6 images"):
+        ti.read_tiny(tmp_path / "subset.tar", wnids, per_class=6)
+    # the download path, from a local mirror: md5 checked, a bad file removed, offline named
+    import hashlib
+    good = hashlib.md5((tmp_path / "official.zip").read_bytes()).hexdigest()
+    dest = ti.download_tiny(tmp_path / "dl" / "t.zip", url=(tmp_path / "official.zip").as_uri(), md5=good)
+    assert dest.read_bytes() == (tmp_path / "official.zip").read_bytes()
+    with pytest.raises(ValueError, match=f"md5 must be {'0' * 32}"):
+        ti.download_tiny(tmp_path / "bad.zip", url=(tmp_path / "official.zip").as_uri(), md5="0" * 32)
+    assert not (tmp_path / "bad.zip").exists() and not (tmp_path / "bad.zip.part").exists()
+    with pytest.raises(ConnectionError, match="tinyimagenet-subset.tar"):
+        ti.download_tiny(tmp_path / "x.zip", url=(tmp_path / "missing.zip").as_uri(), md5=good)

@@ -34,6 +34,38 @@ def fetch(url: str, dest: Path) -> Path:
     return dest
 
 
+def md5_file(path: Path) -> str:
+    """md5 hex digest of a file (the checksum CIFAR and Tiny ImageNet publish)."""
+    import hashlib
+
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch_md5(url: str, dest: Path, md5: str, instead: str) -> Path:
+    """Download ``url`` to ``dest`` and check its md5; a file at ``dest`` with that md5 is reused.
+
+    Raises ConnectionError when offline (the message adds ``instead``: what to do without a
+    network) and ValueError when the md5 differs (the bad file is removed).
+    """
+    dest = Path(dest)
+    if dest.is_file() and md5_file(dest) == md5:
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        fetch(url, part)
+    except ConnectionError as e:
+        raise ConnectionError(f"{e}. {instead}") from e
+    if (actual := md5_file(part)) != md5:
+        part.unlink()
+        raise ValueError(f"{url}: md5 must be {md5}, got {actual}: the download is corrupt (removed; try again)")
+    part.replace(dest)
+    return dest
+
+
 def download(luma_dir: str | Path, dataset: bool = True, splits: bool = True, cifar: bool = True) -> Path:
     """Make a local LUMA copy: the Hugging Face dataset, LUMA's split index files, CIFAR-10/100.
 

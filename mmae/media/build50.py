@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from mmae.atomic import atomic_dir
 from mmae.data import sha256_file
 from mmae.media import classes50 as cl
 from mmae.media import efficientnet as enet
@@ -171,10 +170,7 @@ def manifest(cfg, ex: dict, arrays: dict, tiny: Path, measured: dict) -> dict:
 
 def write(out: Path, arrays: dict, params: dict, samples_: dict, meta: dict) -> Path:
     """Write the bundle into a temporary folder beside ``out``, then rename it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)
-    try:
+    with atomic_dir(out) as tmp:
         for split, a in arrays.items():
             for name, arr in a.items():
                 np.save(tmp / f"{split}_{name}.npy", arr)
@@ -183,15 +179,6 @@ def write(out: Path, arrays: dict, params: dict, samples_: dict, meta: dict) -> 
         np.savez_compressed(tmp / "samples.npz", **samples_)
         meta["files"] = {f.name: {"sha256": sha256_file(f)} for f in sorted(tmp.glob("*.np[yz]"))}
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=1))
-        old = out.with_name(f".{out.name}.old")
-        if out.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -2,7 +2,6 @@
 archive, and download the official archive with its md5 checked."""
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import tarfile
@@ -19,14 +18,6 @@ CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
 DEFAULT_TAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg-subset.tar"
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: str = CIFAR_MD5) -> Path:
     """Download the official ``cifar-10-python.tar.gz`` to ``dest`` and check its md5.
 
@@ -34,26 +25,12 @@ def download_cifar(dest: str | Path | None = None, url: str = CIFAR_URL, md5: st
     is reused. Raises ConnectionError when offline (the message says what to do instead) and
     ValueError when the md5 differs (the bad file is removed).
     """
-    from mmae.luma.fetch import fetch
+    from mmae.luma.fetch import fetch_md5
 
     dest = Path(dest) if dest is not None else Path.home() / ".cache" / "mmae" / "cifar-10-python.tar.gz"
-    if dest.is_file() and _md5(dest) == md5:
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    try:
-        fetch(url, part)
-    except ConnectionError as e:
-        raise ConnectionError(f"{e}. For the media set: download it on a machine with internet access (md5 {md5}) "
-                              f"and pass its path, `python -m mmae.media build --cifar PATH`, or use the JPEG "
-                              f"subset tar ({DEFAULT_TAR})") from e
-    actual = _md5(part)
-    if actual != md5:
-        part.unlink()
-        raise ValueError(f"{url}: md5 must be {md5}, got {actual}: the download is corrupt or not CIFAR-10 "
-                         "(removed; try again)")
-    part.replace(dest)
-    return dest
+    return fetch_md5(url, dest, md5, f"For the small real set: download it on a machine with internet access "
+                     f"(md5 {md5}) and pass its path, `python -m mmae.media build --set cifar10 --source PATH`, "
+                     f"or use the JPEG subset tar ({DEFAULT_TAR})")
 
 
 @lru_cache(maxsize=2)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from mmae.atomic import atomic_dir
 from mmae.data import sha256_file
 from mmae.media import BUNDLE_DIR, ID_CLASSES, LABEL_NAMES, OOD_CLASSES
 from mmae.media import efficientnet as enet
@@ -190,10 +189,7 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
     samples = _samples(cfg, images, pools, tables,
                        lambda t, c: mask_class_word(t, c, tokenizer=tok, stem_label=True))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)
-    try:
+    with atomic_dir(out) as tmp:
         for split, t in tables.items():
             np.save(tmp / f"{split}_labels.npy", t["labels"])
             np.save(tmp / f"{split}_nuisance_speaker.npy", t["speaker"])
@@ -237,15 +233,6 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
             "speakers": [asdict(s) for s in speech.SPEAKERS], "versions": _versions()}
         manifest["files"] = {f.name: {"sha256": sha256_file(f)} for f in sorted(tmp.glob("*.np[yz]"))}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        old = out.with_name(f".{out.name}.old")
-        if out.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -26,31 +26,17 @@ _NUM = re.compile(r"_(\d+)\.JPEG$")
 
 
 def download_tiny(dest: str | Path | None = None, url: str = TINY_URL, md5: str = TINY_MD5) -> Path:
-    """Download the official ``tiny-imagenet-200.zip`` (237 MB) to ``dest`` and check its md5.
+    """Download the official ``tiny-imagenet-200.zip`` (248 MB) to ``dest`` and check its md5.
 
     ``dest`` defaults to ``~/.cache/mmae/tiny-imagenet-200.zip``; a file with the right md5 is
     reused. Raises ConnectionError when offline and ValueError when the md5 differs (the bad file
     is removed).
     """
-    from mmae.luma.fetch import fetch
-    from mmae.media.cifar import _md5
+    from mmae.luma.fetch import fetch_md5
 
     dest = Path(dest) if dest is not None else Path.home() / ".cache" / "mmae" / "tiny-imagenet-200.zip"
-    if dest.is_file() and _md5(dest) == md5:
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    try:
-        fetch(url, part)
-    except ConnectionError as e:
-        raise ConnectionError(f"{e}. Download it on a machine with internet access (md5 {md5}) and pass its "
-                              f"path (`python -m mmae.media build --tiny PATH`), or use the subset tar "
-                              f"({DEFAULT_TAR})") from e
-    if (actual := _md5(part)) != md5:
-        part.unlink()
-        raise ValueError(f"{url}: md5 must be {md5}, got {actual}: the download is corrupt (removed; try again)")
-    part.replace(dest)
-    return dest
+    return fetch_md5(url, dest, md5, f"Download it on a machine with internet access (md5 {md5}) and pass its "
+                     f"path (`python -m mmae.media build --source PATH`), or use the subset tar ({DEFAULT_TAR})")
 
 
 def _decode(raw: bytes) -> np.ndarray:
@@ -90,8 +76,9 @@ def _zip_names(zf: zipfile.ZipFile, wnids: tuple[str, ...]) -> dict[str, list[st
 
 
 @lru_cache(maxsize=2)
-def read_tiny(source: str | Path, wnids: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """uint8 (550, 64, 64, 3) per wnid: its 500 train images by number, then its 50 val images.
+def read_tiny(source: str | Path, wnids: tuple[str, ...], per_class: int = PER_CLASS) -> dict[str, np.ndarray]:
+    """uint8 (per_class, 64, 64, 3) per wnid: its train images by number, then its val images
+    (Tiny ImageNet: 500 + 50 = 550).
 
     ``source`` is the subset tar (``tinyimagenet/{train,val}/<wnid>/*.JPEG``) or the official
     ``tiny-imagenet-200.zip``; both give the same pictures in the same order.
@@ -101,7 +88,7 @@ def read_tiny(source: str | Path, wnids: tuple[str, ...]) -> dict[str, np.ndarra
     FileNotFoundError
         If ``source`` does not exist.
     ValueError
-        If it is neither layout, or a class has not 550 images of 64 x 64 x 3.
+        If it is neither layout, or a class has not ``per_class`` images of 64 x 64 x 3.
     """
     source = Path(source)
     if not source.is_file():
@@ -118,7 +105,7 @@ def read_tiny(source: str | Path, wnids: tuple[str, ...]) -> dict[str, np.ndarra
             members = _names(source, list(index), wnids)
             out = {w: np.stack([_decode(tf.extractfile(index[n]).read()) for n in ns]) for w, ns in members.items() if ns}
     bad = {w: out[w].shape if w in out else "absent" for w in wnids
-           if w not in out or out[w].shape != (PER_CLASS, 64, 64, 3)}
+           if w not in out or out[w].shape != (per_class, 64, 64, 3)}
     if bad:
-        raise ValueError(f"{source}: expected {PER_CLASS} images of 64x64x3 per class, got {bad}")
+        raise ValueError(f"{source}: expected {per_class} images of 64x64x3 per class, got {bad}")
     return out

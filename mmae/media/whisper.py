@@ -16,13 +16,13 @@ whisper's CPU default), then the mean over the encoder frames that cover the cli
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from mmae.data.manifest import sha256_file
 from mmae.media.speech import SAMPLE_RATE
 
 #: sha256 of the joined ``model.bin`` (the two wheel parts, 145,217,532 bytes)
@@ -34,14 +34,6 @@ COMPUTE_TYPE = "int8"
 WINDOW_FRAMES, SAMPLES_PER_FRAME, DIM = 3000, 320, 512  # 30 s of 10 ms mel frames; 20 ms per encoder frame
 CACHE = Path(os.environ.get("MMAE_CACHE", Path.home() / ".cache" / "mmae")) / "whisper-base-ct2"
 EXTRA_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _wheel_parts() -> tuple[Path, Path] | None:
@@ -77,7 +69,7 @@ def join_parts(part1: Path, part2: Path, out: Path = CACHE, sha256: str = MODEL_
                     f.write(block)
         f.flush()
         os.fsync(f.fileno())
-    if (got := _sha256(tmp)) != sha256:
+    if (got := sha256_file(tmp)) != sha256:
         tmp.unlink()
         raise ValueError(f"{parts[0]} + {parts[1]}: the joined model.bin must have sha256 {sha256}, got {got}")
     for n in EXTRA_FILES:
@@ -90,7 +82,7 @@ def model_dir(cache: Path = CACHE) -> Path:
     """The CTranslate2 Whisper-base folder: the joined wheel parts (joined once, sha256-checked),
     else the hub's ``Systran/faster-whisper-base``. Raises ImportError saying what to install."""
     if (cache / "model.bin").is_file() and all((cache / n).is_file() for n in EXTRA_FILES) \
-            and _sha256(cache / "model.bin") == MODEL_SHA256:
+            and sha256_file(cache / "model.bin") == MODEL_SHA256:
         return cache
     parts = _wheel_parts()
     if parts is not None:
