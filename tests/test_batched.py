@@ -148,6 +148,24 @@ def test_retrieval_agrees_with_the_one_problem_function(metric):
         assert many[p] == pytest.approx(one, abs=1e-12)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_retrieval_scores_repeated_queries_once_with_the_same_scores(metric):
+    from mmae.evaluation import neighbours
+
+    rng = np.random.default_rng(1)
+    pool = rng.normal(size=(3, 6, 5))  # 6 distinct clips per problem, each query row one of them
+    which = rng.integers(0, 6, 60)
+    Q, G = pool[:, which], rng.normal(size=(3, 30, 5))
+    G[:, 9] = G[:, 2]  # and ties in the gallery
+    yq, yg = which % 3, rng.integers(0, 3, 30)  # a clip keeps its label, as in a pooled split
+    yq[which == 5] = np.where(np.arange((which == 5).sum()) % 2, 1, 2)  # one clip under two labels
+    rows, weight = neighbours._distinct(torch.as_tensor(Q[:1]), torch.as_tensor(yq))
+    assert len(rows) == 7 and weight.sum() == 60  # 5 clips with one label, one with two
+    many = retrieval_scores_many(Q, G, yq, yg, ks=(1, 5), metric=metric)
+    for p in range(3):
+        assert many[p] == pytest.approx(retrieval_scores(Q[p], G[p], yq, yg, ks=(1, 5), metric=metric), abs=1e-12)
+
+
 def test_retrieval_errors():
     Q = np.zeros((2, 4, 3))
     with pytest.raises(ValueError, match="no query has a relevant gallery item"):

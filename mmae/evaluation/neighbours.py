@@ -67,18 +67,50 @@ def retrieval_scores_many(queries, gallery, y_query, y_gallery, ks=(1, 5, 10), m
     out = []
     for c in _chunks(P, 16 * n_q * n_g if dev.type != "cpu" else MEMORY):  # CPU: one problem at a time, in cache
         Qc, Gc = _stack(queries, "queries", dev, dtype, c), _stack(gallery, "gallery", dev, dtype, c)
-        order = _order(similarity_many(Qc, Gc, metric))                      # (p, n_q, n_g) best first
-        rel = yg[order] == yq[:, None]                                        # (p, n_q, n_g) in rank order
-        hits = rel.cumsum(2, dtype=torch.int32)                               # relevant items up to each rank
-        at = rel.nonzero(as_tuple=True)                                       # (problem, query, rank - 1)
-        ap = torch.zeros(rel.shape[:2], device=dev, dtype=torch.float64).index_put_(
-            at[:2], hits[at].double() / (at[2] + 1), accumulate=True)[:, n_rel > 0] / n_rel[n_rel > 0]
-        top = hits[:, :, [k - 1 for k in ks]].double()                        # (p, n_q, len(ks))
-        prec, rec = (top / torch.tensor(ks, device=dev)).mean(1), (top > 0).double().mean(1)
-        for a, pr, rc in zip(ap.mean(1).tolist(), prec.tolist(), rec.tolist()):
-            out.append({"map": a, **{f"precision@{k}": v for k, v in zip(ks, pr)},
-                        **{f"recall@{k}": v for k, v in zip(ks, rc)}})
+        rows, weight = _distinct(Qc, yq) if dev.type == "cpu" else (None, None)
+        if rows is not None:
+            Qc = Qc[:, rows]
+        out += _scores(Qc, Gc, yq if rows is None else yq[rows], yg, ks, metric, weight)
     return out
+
+
+def _distinct(Q: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """For one problem (Q of shape (1, n, d)): the first row of each distinct (query, label) and how
+    many rows it stands for, or (None, None) when fewer than 10 % of the rows repeat. Equal queries
+    rank the gallery identically, so each is scored once and weighted by its count: exact, and on a
+    split whose rows share a few clips or texts (the LUMA-shaped real set: 252 distinct audio rows
+    and 728 text rows of 4,200) it ranks 6 to 17 times fewer rows."""
+    if Q.shape[0] != 1:
+        return None, None
+    a = np.ascontiguousarray(Q[0].numpy())
+    key = np.column_stack([a.view(np.uint8).reshape(len(a), -1), y.numpy().astype(np.int64).view(np.uint8).reshape(len(a), -1)])
+    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    if len(first) > 0.9 * len(a):
+        return None, None
+    order = np.argsort(first)  # keep the rows in their original order
+    return torch.from_numpy(first[order]), torch.from_numpy(counts[order]).double()
+
+
+def _scores(Qc, Gc, yq, yg, ks, metric, weight=None) -> list[dict[str, float]]:
+    """The retrieval scores of a chunk of problems; ``weight`` (n_q,): how many rows each query stands for."""
+    n_rel = (yq[:, None] == yg).sum(1)                                        # (n_q,) relevant items
+    w = torch.ones(len(yq), dtype=torch.float64, device=yq.device) if weight is None else weight.to(yq.device)
+    order = _order(similarity_many(Qc, Gc, metric))                          # (p, n_q, n_g) best first
+    rel = yg[order] == yq[:, None]                                            # (p, n_q, n_g) in rank order
+    hits = rel.cumsum(2, dtype=torch.int32)                                   # relevant items up to each rank
+    at = rel.nonzero(as_tuple=True)                                           # (problem, query, rank - 1)
+    ap = torch.zeros(rel.shape[:2], device=yq.device, dtype=torch.float64).index_put_(
+        at[:2], hits[at].double() / (at[2] + 1), accumulate=True)[:, n_rel > 0] / n_rel[n_rel > 0]
+    top = hits[:, :, [k - 1 for k in ks]].double()                            # (p, n_q, len(ks))
+    if weight is None:
+        ap_mean, prec, rec = ap.mean(1), (top / torch.tensor(ks, device=yq.device)).mean(1), (top > 0).double().mean(1)
+    else:
+        wr = w[n_rel > 0]
+        ap_mean = (ap * wr).sum(1) / wr.sum()
+        prec = ((top / torch.tensor(ks, device=yq.device)) * w[:, None]).sum(1) / w.sum()
+        rec = ((top > 0).double() * w[:, None]).sum(1) / w.sum()
+    return [{"map": a, **{f"precision@{k}": v for k, v in zip(ks, pr)}, **{f"recall@{k}": v for k, v in zip(ks, rc)}}
+            for a, pr, rc in zip(ap_mean.tolist(), prec.tolist(), rec.tolist())]
 
 
 def knn_tag_scores_many(Z_library, y_library, Z_query, n_neighbors: int = 10, metric: str = "cosine",
