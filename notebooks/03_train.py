@@ -50,7 +50,7 @@ from IPython.display import Markdown, display
 from mmae import artifacts, atomic, data as mdata
 from mmae.report import findings, plots, provenance, tables
 from mmae.artifacts import checkpoint_path
-from mmae.training import TrainConfig, pick_device, resume_path_of, save_run, train, train_seeds
+from mmae.training import TrainConfig, load_or_train, pick_device, save_run, train_seeds
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -65,17 +65,16 @@ print(cfg, "| device:", pick_device(device))
 # the tests check that both give the same losses (see the Performance page).
 
 # %%
-with atomic.folder_lock(out):  # one run at a time writes to artifacts_dir; another waits for this one
-    if n_seeds == 1:  # a killed run resumes from its last saved epoch (every 10), bit-identically on CPU
-        model, history = train(features, cfg, resume_path=resume_path_of(checkpoint_path(out, latent_dim)))
-    else:  # every seed in its own folder; the first is also the run of this notebook
+if n_seeds == 1:  # loaded when this code already trained it on these data with this config; else trained
+    model, history = load_or_train(features, cfg, out)  # a killed run resumes from its last saved epoch (every 10)
+else:  # every seed in its own folder; the first is also the run of this notebook
+    with atomic.folder_lock(out):  # one run at a time writes to artifacts_dir; another waits for this one
         runs = list(zip(range(seed, seed + n_seeds), *train_seeds(features, cfg, list(range(seed, seed + n_seeds)))))
         for s, m, h in runs:
             save_run(m, replace(cfg, seed=s), h, features, out / f"seed{s}")
         model, history = runs[0][1:]
-    path = save_run(model, cfg, history, features, out)
-    resume_path_of(path).unlink(missing_ok=True)
-print(f"wrote {artifacts.display_path(path)} and the latents of {features.splits}")
+        save_run(model, cfg, history, features, out)
+print(f"{artifacts.display_path(checkpoint_path(out, latent_dim))} and the latents of {features.splits} hold this run")
 
 # %% [markdown]
 # The whole model: an encoder and a decoder MLP per modality around one latent.

@@ -6,6 +6,7 @@ Tolerances, stated: K-Means on separated blobs finds scikit-learn's partition (A
 converged ``LogisticRegression`` predicts, and its weights agree to 1e-3. Retrieval and k-NN tags
 agree exactly with the one-problem functions (float32 similarities; the data avoid near-ties)."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.cluster import KMeans
@@ -164,6 +165,38 @@ def test_retrieval_scores_repeated_queries_once_with_the_same_scores(metric):
     many = retrieval_scores_many(Q, G, yq, yg, ks=(1, 5), metric=metric)
     for p in range(3):
         assert many[p] == pytest.approx(retrieval_scores(Q[p], G[p], yq, yg, ks=(1, 5), metric=metric), abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_retrieval_ranks_a_pooled_gallery_by_group_with_the_same_scores(metric):
+    from mmae.evaluation import neighbours
+
+    rng = np.random.default_rng(2)
+    pool = rng.normal(size=(8, 5))  # a pooled gallery: 8 distinct clips, 70 rows
+    which = rng.integers(0, 8, 70)
+    G, yg = pool[which], which % 4
+    Q, yq = rng.normal(size=(25, 5)), rng.integers(0, 4, 25)
+    rows, count = neighbours._distinct(torch.as_tensor(G[None]), torch.as_tensor(yg))
+    assert rows.tolist() == [int(np.flatnonzero(which == c)[0]) for c in pd.unique(which)]  # first copies, in order
+    assert count.tolist() == [float((which == c).sum()) for c in pd.unique(which)]
+    grouped = neighbours._scores_grouped(torch.as_tensor(Q[None]), torch.as_tensor(G[None])[:, rows], torch.as_tensor(yq),
+                                         torch.as_tensor(yg)[rows], count, (1, 5, 10), metric)
+    one = retrieval_scores(Q, G, yq, yg, ks=(1, 5, 10), metric=metric)
+    assert grouped[0] == pytest.approx(one, abs=1e-12)
+    assert retrieval_scores_many([Q], [G], yq, yg, ks=(1, 5, 10), metric=metric)[0] == pytest.approx(one, abs=1e-12)
+
+
+def test_retrieval_of_a_pooled_gallery_with_tied_distinct_rows_ranks_every_copy():
+    from mmae.evaluation import neighbours
+
+    G = np.repeat(np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]]), 5, axis=0)  # rows 0 and 1: equal cosines
+    yg, Q, yq = np.repeat([0, 1, 2], 5), np.array([[1.0, 0.2], [0.3, 1.0]]), np.array([1, 2])
+    rows, count = neighbours._distinct(torch.as_tensor(G[None]), torch.as_tensor(yg))
+    assert neighbours._scores_grouped(torch.as_tensor(Q[None]), torch.as_tensor(G[None])[:, rows], torch.as_tensor(yq),
+                                      torch.as_tensor(yg)[rows], count, (1,), "cosine") is None
+    one = retrieval_scores(Q, G, yq, yg, ks=(1,), metric="cosine")
+    assert one["map"] == pytest.approx(((1 / 6 + 2 / 7 + 3 / 8 + 4 / 9 + 5 / 10) / 5 + 1) / 2)  # label 0 ranks first on ties
+    assert retrieval_scores_many([Q], [G], yq, yg, ks=(1,))[0] == pytest.approx(one, abs=1e-12)
 
 
 def test_retrieval_errors():

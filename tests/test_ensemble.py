@@ -187,6 +187,38 @@ def test_variants_train_through_the_engine(tiny_std, one_thread):
         assert ("align" in hist[0]) == ("align" in extra)
 
 
+@pytest.mark.parametrize("model, field, grid", [
+    ("contrastive", "temperature", [0.05, 0.5]),
+    ("mmae", "align", [0.01, 1.0]),
+    ("mvae", "beta", [0.1, 1.0]),
+])
+def test_a_grid_trained_as_replicas_equals_each_value_trained_alone(tiny_std, model, field, grid, one_thread):
+    cfg = dataclasses.replace(CFG, model=model, epochs=2, **({"align": 0.1} if field == "align" else {}))
+    together, hist = train_seeds(tiny_std, dataclasses.replace(cfg, **{field: grid[0]}), [3, 3], progress=False,
+                                 values={field: grid})
+    col = "infonce" if model == "contrastive" else "loss"
+    for value, h in zip(grid, hist):
+        _, alone = train_seeds(tiny_std, dataclasses.replace(cfg, **{field: value}), [3], progress=False)
+        if model == "mvae":  # its noise is drawn for all replicas at once: the draws differ, not the objective
+            assert np.isfinite(h[col]).all()
+            continue
+        np.testing.assert_allclose(h[col], alone[0][col], rtol=1e-5)
+    assert not np.allclose(hist[0][col], hist[1][col])  # each replica trained with its own value
+
+
+def test_per_replica_values_are_checked(tiny_std):
+    with pytest.raises(ValueError, match=r"values\['temperature'\] must hold one value per replica \(2\), got 1"):
+        train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
+                    values={"temperature": [0.1]})
+    with pytest.raises(ValueError, match="values: 'lr' cannot differ between replicas"):
+        train_seeds(tiny_std, CFG, [0, 1], progress=False, values={"lr": [0.1, 0.2]})
+    with pytest.raises(ValueError, match="temperature"):
+        train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
+                    values={"temperature": [0.1, -1.0]})
+    with pytest.raises(ValueError, match="values with a resume_path need a key"):
+        train_seeds(tiny_std, CFG, [0, 1], progress=False, values={"beta": [0.1, 0.2]}, resume_path="x.pt")
+
+
 @pytest.mark.parametrize("model, lr, advice", [
     ("mmae", 1e10, r"Try a lower lr \(now 1e\+10\)\."),
     ("mvae", 1e10, r"Try a lower lr \(now 1e\+10\) or a lower beta \(now 1\)\."),

@@ -15,7 +15,8 @@ def info_nce_loss(h: dict[str, Tensor], temperature: float = 0.1) -> Tensor:
     """Symmetric InfoNCE averaged over every pair of modalities (CLIP's loss, van den Oord 2018).
 
     ``h[m]`` (..., B, L) are L2-normalised embeddings of the same B triplets; row i of one
-    modality should pick row i of the other among the B rows of the batch. Returns (...,).
+    modality should pick row i of the other among the B rows of the batch; ``temperature`` is a
+    float or a tensor that broadcasts against the (..., B, B) logits. Returns (...,).
     """
     losses = []
     for a, b in itertools.combinations(h, 2):

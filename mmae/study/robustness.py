@@ -30,7 +30,8 @@ from mmae.artifacts import RESULT_CODE, run_key, writable_dir
 from mmae.atomic import folder_lock
 from mmae.baselines import PCA_DIMS, pca_project
 from mmae.data import Features, load_features, standardize
-from mmae.evaluation import N_INIT, ood_auroc_score, retrieval_scores
+from mmae.evaluation import N_INIT, ood_auroc_score
+from mmae.evaluation.neighbours import retrieval_scores_many
 from mmae.study.questions import cluster_many
 from mmae.study.tables import load_table, save_table
 from mmae.study.zoo import Zoo, embed, load_or_train_zoo, tuned
@@ -89,7 +90,8 @@ def measure(features: Features, zoo: Zoo, n_init: int = N_INIT, device="auto") -
         add("linear", seed, fused, baselines[best], f"best linear baseline ({best})")
         add("contrastive", seed, fused, ari[seed, "contrastive"], "contrastive model")
         emb = {m: embed(mmae, {m: xte[m]}) for m in mods}
-        maps = [retrieval_scores(emb[a], emb[b], yte, yte)["map"] for a, b in itertools.permutations(mods, 2)]
+        pairs = list(itertools.permutations(mods, 2))  # one problem at a time: each scores its distinct queries once
+        maps = [retrieval_scores_many([emb[a]], [emb[b]], yte, yte)[0]["map"] for a, b in pairs]
         add("retrieval", seed, np.mean(maps), chance_map(yte, yte), "chance")
         add("missing", seed, np.mean([ari[seed, f"mmae from {m}"] for m in mods]), np.mean(list(pca.values())),
             "PCA of the same modality")

@@ -3,7 +3,8 @@
 Each compared model has one knob the paper does not fix: the MVAE's KL weight ``beta``, the
 contrastive model's InfoNCE ``temperature``, the MMAE variants' alignment strength ``align`` and
 modality ``dropout``. For each, every value of a small grid is trained on 80 % of the train split
-(stratified by class, seeded) and scored on the other 20 %: K-Means ARI of the validation
+(stratified by class, seeded; the grid's values as the replicas of one stacked run, each with its
+own value) and scored on the other 20 %: K-Means ARI of the validation
 embeddings from all modalities at k = the number of classes, the paper's question. The value with
 the highest mean over seeds wins (the first on ties).
 """
@@ -57,13 +58,13 @@ def tune(features: Features, cfg: TrainConfig, names, seeds=(0,), n_init: int = 
     rows = []
     for name in [n for n in names if n in GRIDS]:
         field, grid = GRIDS[name]
-        for value in grid:
-            c = replace(variant_config(name, cfg, features.dims), **{field: value})
-            models, _ = train_seeds(split, c, list(seeds), progress)
-            for seed, model in zip(seeds, models):
-                z = encode(model, split.x["test"])
-                ari = cluster_scores(z, split.y["test"], min(k, len(z) - 1), n_init, seed)["ari"]
-                rows.append({"model": name, "parameter": field, "value": value, "seed": seed, "validation_ari": ari})
+        runs = [(value, seed) for value in grid for seed in seeds]  # the whole grid trains together
+        c = replace(variant_config(name, cfg, features.dims), **{field: grid[0]})
+        models, _ = train_seeds(split, c, [s for _, s in runs], progress, values={field: [v for v, _ in runs]})
+        for (value, seed), model in zip(runs, models):
+            z = encode(model, split.x["test"])
+            ari = cluster_scores(z, split.y["test"], min(k, len(z) - 1), n_init, seed)["ari"]
+            rows.append({"model": name, "parameter": field, "value": value, "seed": seed, "validation_ari": ari})
     return pd.DataFrame(rows, columns=["model", "parameter", "value", "seed", "validation_ari"])
 
 

@@ -4,6 +4,7 @@
 ``config``      :class:`TrainConfig`, frozen and validated at construction
 ``loop``        :func:`train`, :func:`train_reference` (the readable loop), :func:`train_seeds`, :func:`encode`
 ``stacked``     the fast engine: S seeds and every modality in one batched program
+``replicas``    objective parameters that differ between the replicas of one run (a tuning grid)
 ``resume``      between epochs: the non-finite guard and the resume state of a killed run
 ``checkpoint``  one checkpoint schema for 1..S seeds, :func:`load_or_train` and :func:`load_or_train_seeds`
 ==============  ======================================================================

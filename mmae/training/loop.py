@@ -79,8 +79,8 @@ def _key(features: Features, cfg: TrainConfig, seeds: list[int], resume_path, ke
 
 
 def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, *,
-                resume_path=None, save_every: int = 10, key: str | None = None
-                ) -> tuple[list[torch.nn.Module], list[pd.DataFrame]]:
+                resume_path=None, save_every: int = 10, key: str | None = None,
+                values: dict[str, list[float]] | None = None) -> tuple[list[torch.nn.Module], list[pd.DataFrame]]:
     """Train one model of ``cfg.model`` per seed, all together in one vectorised model
     (:mod:`mmae.training.stacked`).
 
@@ -100,6 +100,9 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
     save_every : int
     key : str, optional
         The run key the resume state is filed under; default :func:`mmae.training.run_id`.
+    values : dict of str to list of float, optional
+        Objective parameters that differ between the models, one value per seed (a tuning grid
+        trained together; see :func:`mmae.training.stacked.train_stacked`).
 
     Returns
     -------
@@ -111,6 +114,8 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
 
     if len(seeds) < 1:
         raise ValueError(f"seeds must hold at least one seed, got {seeds!r}")
+    if values and resume_path is not None and key is None:
+        raise ValueError("train_seeds: values with a resume_path need a key that covers them")
     check_modalities(cfg, features.modalities)
     device = pick_device(cfg.device)
     models = []
@@ -120,7 +125,7 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
     return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg, x_test, progress,
                          resume_path=resume_path, save_every=save_every,
-                         key=_key(features, cfg, list(seeds), resume_path, key))
+                         key=_key(features, cfg, list(seeds), resume_path, key), values=values)
 
 
 def train_reference(features: Features, cfg: TrainConfig | None = None, progress: bool = True, *,

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from mmae.models import gaussian_kl, info_nce_loss, product_of_experts
 from mmae.progress import bar
 from mmae.training.config import TrainConfig, check_modalities
+from mmae.training.replicas import per_replica, positive, replica_values
 from mmae.training.resume import Run
 
 OBJECTIVES = ("mmae", "mvae", "mvae_cross", "contrastive")
@@ -141,9 +142,11 @@ def replica_mse(x_hat: dict[str, Tensor], x: dict[str, Tensor]) -> Tensor:
 
 
 def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weights: Tensor | None = None,
-              beta: float = 1.0, temperature: float = 0.1, noise: torch.Generator | None = None,
-              dropout: float = 0.0, align: float = 0.0) -> tuple[Tensor, dict[str, Tensor]]:
+              beta=1.0, temperature=0.1, noise: torch.Generator | None = None,
+              dropout=0.0, align=0.0) -> tuple[Tensor, dict[str, Tensor]]:
     """The loss of every replica (S,) on a batch ``x[m]`` (S, B, d_m), and what to log (each (S,)).
+    ``beta``, ``temperature``, ``dropout`` and ``align`` are floats, or one value per replica
+    (:func:`replica_values`).
 
     - ``"mmae"``: Eq. (3), the per-modality MSEs (times ``weights`` (M,), default 1) summed. In
       training, ``dropout`` leaves each modality's encoding out of a row's fused mean with that
@@ -164,20 +167,20 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
         loss = info_nce_loss(dict(zip(names, F.normalize(net.encode_each(x), dim=-1))), temperature)
         return loss, {"infonce": loss}
     w = weights if weights is not None else torch.ones(len(names), device=x[names[0]].device)
-    if model == "mmae" and (align > 0 or (dropout > 0 and net.training)):
+    if model == "mmae" and (positive(align) or (positive(dropout) and net.training)):
         hs = net.encode_each(x)                                                   # (M, S, B, L)
         keep = torch.ones(hs.shape[:3], dtype=torch.bool, device=hs.device)
-        if dropout > 0 and net.training:
+        if positive(dropout) and net.training:
             r = torch.rand(hs.shape[:3], generator=noise).to(hs.device)           # (M, S, B)
-            keep = (r >= dropout) | (r == r.amax(0, keepdim=True))                # the largest draw stays
+            keep = (r >= per_replica(dropout, r[0])) | (r == r.amax(0, keepdim=True))  # the largest draw stays
         k = keep[..., None].to(hs.dtype)
         z = (hs * k).sum(0) / k.sum(0)                                            # mean of the kept (S, B, L)
         per = replica_mse(net.decode(z), x)                                       # (S, M)
         logs = {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}}
         loss = per @ w
-        if align > 0:
+        if positive(align):
             penalty = (hs - z).pow(2).sum(-1).mean(-1).sum(0)                     # (S,)
-            loss, logs["align"] = loss + align * penalty, penalty
+            loss, logs["align"] = loss + per_replica(align, penalty) * penalty, penalty
         return loss, logs
     if model == "mmae":
         per = replica_mse(net(x)[1], x)                                           # (S, M)
@@ -198,7 +201,7 @@ def objective(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", weigh
                       for m in names], -1)                                         # (S, K, M)
     kl = gaussian_kl(mu_k, logvar_k).mean(-1).T                                   # (S, K)
     observed = subsets.to(sq.dtype) if model == "mvae" else torch.ones_like(subsets, dtype=sq.dtype)  # (K, M)
-    loss = (0.5 * (sq * observed) @ w + beta * kl).sum(1)
+    loss = (0.5 * (sq * observed) @ w + per_replica(beta, kl) * kl).sum(1)
     dims = torch.tensor([x[m].shape[-1] for m in names], device=sq.device)
     per = sq[:, 0] / dims                                                          # joint MSE (S, M)
     return loss, {"loss": per.sum(1), **{f"loss_{m}": per[:, i] for i, m in enumerate(names)}, "kl": kl[:, 0]}
@@ -226,7 +229,8 @@ def stacked_loss(net: StackedMMAE, x: dict[str, Tensor], model: str = "mmae", ba
 
 def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: list[int], cfg: TrainConfig,
                   x_test: dict[str, Tensor] | None = None, progress: bool = True, *, resume_path=None,
-                  save_every: int = 10, key: str | None = None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+                  save_every: int = 10, key: str | None = None, values: dict[str, list[float]] | None = None
+                  ) -> tuple[list[nn.Module], list[pd.DataFrame]]:
     """Train ``models`` (freshly initialised, one per seed) together on ``objective(cfg.model)``
     with ``cfg``'s budget, optimiser and objective parameters (``cfg.seed`` is not used).
 
@@ -244,6 +248,10 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
     save_every : int
     key : str, optional
         The run key (:func:`mmae.training.checkpoint.run_id`); required with ``resume_path``.
+    values : dict of str to list of float, optional
+        Objective parameters that differ between replicas, one value per replica, in place of
+        ``cfg``'s: any of :data:`mmae.training.replicas.PER_REPLICA` (a tuning grid trained together; each value is
+        checked as a ``TrainConfig`` field).
 
     Returns
     -------
@@ -271,9 +279,10 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
     orders = [torch.Generator().manual_seed(s) for s in seeds]  # one data order per replica
     noise = torch.Generator().manual_seed(seeds[0])              # MVAE reparameterisation, modality dropout
     w = torch.tensor([(cfg.loss_weights or {}).get(m, 1.0) for m in x_train], device=device)
+    knobs = replica_values(cfg, S, values, device)
     run = Run(cfg, seeds, "stacked", net, opt, [*orders, noise], x_train, resume_path, key, save_every)
     step = compiled(objective, device) if cfg.compile else objective
-    draws = model in ("mvae", "mvae_cross") or cfg.modality_dropout > 0   # the objective uses `noise`
+    draws = model in ("mvae", "mvae_cross") or positive(knobs["dropout"])   # the objective uses `noise`
     start, rows = run.start([[] for _ in seeds])
     for epoch in bar(range(start + 1, epochs + 1), desc=f"{model} epochs ({S} seed{'s' * (S > 1)})",
                      show=progress, mininterval=2, initial=start, total=epochs):
@@ -287,8 +296,8 @@ def train_stacked(x_train: dict[str, Tensor], models: list[nn.Module], seeds: li
             xb = {m: a[idx] for m, a in x_train.items()}                         # (S, B, d_m)
             if cfg.compile and device.type == "cuda":
                 torch.compiler.cudagraph_mark_step_begin()                       # a new step: graph outputs may be reused
-            loss, logs = step(net, xb, model, w, cfg.beta, cfg.temperature, noise if draws else None,
-                              cfg.modality_dropout, cfg.align)
+            loss, logs = step(net, xb, model, w, knobs["beta"], knobs["temperature"], noise if draws else None,
+                              knobs["dropout"], knobs["align"])
             # replicas are independent: summing their losses gives each its own gradient
             loss.sum().backward()
             opt.step()
