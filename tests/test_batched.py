@@ -242,3 +242,19 @@ def test_problems_may_come_as_a_list_and_are_stacked_chunk_by_chunk(monkeypatch)
     np.testing.assert_allclose(as_list[1], inertia, rtol=1e-6)
     with pytest.raises(ValueError, match=r"X must be \(P, n, d\) or P arrays of one shape \(n, d\), got shapes \[\(4, 2\), \(5, 2\)\]"):
         kmeans_many([np.zeros((4, 2)), np.zeros((5, 2))], 2)
+
+
+def test_cluster_many_solves_equal_problems_once(monkeypatch):
+    from mmae.study import questions
+
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(3), 10)
+    a, b = rng.normal(size=(30, 4)) + y[:, None], rng.normal(size=(30, 4))
+    calls = []
+    real = questions.kmeans_many
+    monkeypatch.setattr(questions, "kmeans_many", lambda X, *args, **kw: calls.append(len(X)) or real(X, *args, **kw))
+    out = questions.cluster_many([a, b, a.copy(), a], y, 3, 2, [0, 0, 0, 1], device="cpu")
+    assert calls == [3]  # a with seed 0 twice: once; a with seed 1 is another problem
+    assert out[0] == out[2] and out[0] is not out[2]
+    alone = questions.cluster_many([a], y, 3, 2, [1], device="cpu")
+    assert out[3] == alone[0]

@@ -34,10 +34,10 @@ SMALL = {
     "06_summary": {},
     "07_comparators": BEYOND,
     "08_retrieval": BEYOND,
-    "09_missing_modalities": BEYOND,
-    "10_noise": BEYOND | {"sigmas": [0.0, 1.0]},
+    "09_missing_modalities": BEYOND | {"n_init": 2},
+    "10_noise": BEYOND | {"sigmas": [0.0, 1.0], "n_init": 2},
     "11_tagging": BEYOND,
-    "12_ood": BEYOND,
+    "12_ood": BEYOND | {"n_init": 2},
     "13_sweeps": {"sweep_grid": {"latent_dim": [8, 128], "epochs": [1]}, "epochs": 1, "n_seeds": 2},  # 2 runs
     "14_scorecard": BEYOND,
     "15_robustness": {"data_sets": ["real", "synthetic:nonlinear"], "epochs": 1, "luma_size_epochs": 1,

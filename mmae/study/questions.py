@@ -2,6 +2,8 @@
 one row per (model, seed, condition, metric), the number in ``value``."""
 from __future__ import annotations
 
+import hashlib
+
 import itertools
 
 import numpy as np
@@ -57,18 +59,30 @@ def cluster_many(Z: list[np.ndarray], y: np.ndarray, k: int, n_init: int, seeds:
                  engine: str = "batched", device="auto") -> list[dict[str, float]]:
     """K-Means (``k``, ``n_init`` restarts, ``seeds[i]``) of every embedding ``Z[i]``, scored by
     ARI and NMI against ``y``: with :func:`mmae.evaluation.batched.kmeans_many` (``"batched"``) or
-    one :func:`mmae.evaluation.cluster_scores` at a time (``"reference"``)."""
+    one :func:`mmae.evaluation.cluster_scores` at a time (``"reference"``). Equal problems (the same
+    embedding and seed: chapter 10's noise-free condition of every modality) are solved once."""
     _check_engine(engine)
     if engine == "reference":
         return [{m: c[m] for m in ("ari", "nmi")} for c in
                 (cluster_scores(z, y, k, n_init, s) for z, s in zip(Z, seeds))]
-    out: list = [None] * len(Z)
-    for idx in _groups(Z).values():
-        labels, _ = kmeans_many([Z[i] for i in idx], k, n_init, [seeds[i] for i in idx],
+    keys = [_problem_key(z, s) for z, s in zip(Z, seeds)]
+    first: dict = {}  # equal problems (the same embedding and seed) are clustered once
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    unique = sorted(set(first.values()))
+    Zu = [Z[i] for i in unique]
+    scores: dict = {}
+    for idx in _groups(Zu).values():
+        labels, _ = kmeans_many([Zu[i] for i in idx], k, n_init, [seeds[unique[i]] for i in idx],
                                 device=pick_device(device))
         for i, lab in zip(idx, labels):
-            out[i] = {"ari": float(adjusted_rand_score(y, lab)), "nmi": float(normalized_mutual_info_score(y, lab))}
-    return out
+            scores[unique[i]] = {"ari": float(adjusted_rand_score(y, lab)), "nmi": float(normalized_mutual_info_score(y, lab))}
+    return [dict(scores[first[key]]) for key in keys]
+
+
+def _problem_key(z: np.ndarray, seed: int) -> tuple:
+    z = np.ascontiguousarray(z)
+    return hashlib.sha256(z.tobytes()).hexdigest(), z.shape, str(z.dtype), int(seed)
 
 
 def probe_many(train: list[np.ndarray], y_train: np.ndarray, tests: list[list[np.ndarray]], y_test: np.ndarray,
