@@ -3,7 +3,6 @@ one row per (model, seed, condition, metric), the number in ``value``."""
 from __future__ import annotations
 
 import hashlib
-
 import itertools
 
 import numpy as np
