@@ -1,17 +1,29 @@
 """mmae: an executable companion to "Reconstruction-Driven Multimodal Representation Learning for
 Automated Media Understanding" (Benhammou, Kalyan, Kumar; arXiv 2511.17596).
 
-Sub-packages, from the data up to what the reader sees (imports only run downwards):
+The package in layers, from the data up to what the reader sees. A module imports only from the
+layers below its own (``tests/test_imports.py`` reads every import, lazy ones included), never
+from a layer beside it, and no import cycle closes between modules::
 
-- ``data``: feature bundles, the embedded data sets (real media, synthetic variants), transforms;
-- ``luma``: LUMA's recipe from raw media to a bundle; ``media``: the committed real media set;
-- ``models``: the MMAE and its comparators, each with its loss;
-- ``training``: the config, the plain loop, the fast stacked engine, checkpoints;
-- ``evaluation``: clustering, retrieval, probe, tagging, OOD, prediction scores;
-- ``study``: the models compared, the questions asked of them, sweeps, robustness;
-- ``report``: tables, computed findings, figures.
+    notebooks/                 the book's chapters (not a package)
+    bench  params              python -m mmae.bench; a notebook's parameters checked
+    report                     tables for readers, computed findings, figures, provenance
+    study                      the models compared, the questions asked of them, sweeps, robustness
+    media                      the committed real sets: built from raw media, measured on the way
+    baselines                  PCA + K-Means, Tables II-III
+    training  evaluation       the config, loops, checkpoints | clustering, retrieval, probe, tagging, OOD
+    models                     the MMAE and its comparators, each with its loss
+    luma                       LUMA's recipe from raw media to a bundle
+    data                       feature bundles, the data sets by name, synthetic variants, transforms
+    atomic  artifacts  device  progress  paper  watchdog
+                               atomic writes, paths and run keys, devices, progress bars, the
+                               paper's numbers, the chapter's time limit
 
-Top-level modules: ``baselines`` (Tables II-III), ``paper`` (the reported numbers), ``artifacts``
-(paths and run keys), ``device``, ``bench`` (``python -m mmae.bench``).
+``data`` reads the committed real sets from the folders that :data:`mmae.data.sets.REAL_SETS`
+names (under ``mmae/media/``); ``media`` writes them there, and nothing below ``media`` imports it.
 """
 __version__ = "0.1.0"
+
+#: the layers, bottom first: sub-packages and top-level modules of one layer import only from earlier layers
+LAYERS = (("atomic", "artifacts", "device", "progress", "paper", "watchdog"), ("data",), ("luma",), ("models",),
+          ("training", "evaluation"), ("baselines",), ("media",), ("study",), ("report",), ("bench", "params"))

@@ -122,6 +122,14 @@ def save_figure(fig, path: str | Path, **kwargs) -> Path:
     return path
 
 
+def book_figure(fig, path: str | Path | None = None):
+    """A figure of the book: ``fig``, saved by :func:`save_figure` (130 dpi, tight bounding box) when
+    ``path`` is given, and returned, so that a plotting function ends ``return book_figure(fig, path)``."""
+    if path is not None:
+        save_figure(fig, path, dpi=130, bbox_inches="tight")
+    return fig
+
+
 @contextlib.contextmanager
 def folder_lock(folder: str | Path, timeout: float = 3600.0, poll: float = 0.5) -> Iterator[Path]:
     """Hold the lock of ``folder`` (``folder/.lock``) while the block runs: another process that

@@ -40,10 +40,6 @@ def fusion_weights_grid(dims: dict[str, int]) -> list[tuple[float, ...]]:
     return list(dict.fromkeys(tuple(float(w) for w in g) for g in grid))
 
 
-# LUMA's grid on (image, audio, text), for reference
-FUSION_WEIGHTS = tuple(fusion_weights_grid({"image": 50, "audio": 1024, "text": 768}))
-
-
 def pca_project(train: np.ndarray, other: np.ndarray, n_components: int,
                 random_state: int = 0) -> np.ndarray:
     """PCA fitted on ``train`` (n, d), applied to ``other`` (m, d) -> (m, n_components)."""

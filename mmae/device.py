@@ -6,9 +6,10 @@ import torch
 
 def pick_device(device: str = "auto") -> torch.device:
     """``"auto"`` picks cuda, then mps, then cpu; any other string names a device that must exist
-    here (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else a ``ValueError`` says why."""
+    here (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else a ``ValueError`` says why (a
+    ``TypeError`` for what is not a string)."""
     if not isinstance(device, str):
-        raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {type(device).__name__} {device!r}")
     if device != "auto":
         try:
             dev = torch.device(device)

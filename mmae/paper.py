@@ -36,7 +36,9 @@ def k_grid(n_classes: int, n_rows: int | None = None) -> dict[int, int]:
     >>> k_grid(5)
     {30: 4, 40: 5, 42: 5, 50: 6, 60: 7}
     """
-    if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)):
+        raise TypeError(f"n_classes must be an int, got {type(n_classes).__name__} {n_classes!r}")
+    if n_classes < 2:
         raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
     high = n_rows - 1 if n_rows is not None else None
     if high is not None and high < 2:

@@ -90,11 +90,15 @@ def test_image_batch_constant_image_exact():
 
 
 @pytest.mark.parametrize("bad", [np.zeros((2, 32, 32, 3), np.float32), np.zeros((2, 32, 32), np.uint8),
-                                 np.zeros((2, 32, 32, 4), np.uint8), np.zeros((0, 32, 32, 3), np.uint8),
-                                 [[[[0, 0, 0]]]]])
+                                 np.zeros((2, 32, 32, 4), np.uint8), np.zeros((0, 32, 32, 3), np.uint8)])
 def test_image_batch_rejects_bad_images(bad):
     with pytest.raises(ValueError, match="images: expected"):
         extract.image_batch(bad)
+
+
+def test_image_batch_rejects_what_is_not_an_array():
+    with pytest.raises(TypeError, match="images: expected a uint8 array .*got list"):
+        extract.image_batch([[[[0, 0, 0]]]])
 
 
 def test_finetune_head_phase_freezes_the_backbone():
@@ -239,9 +243,11 @@ def test_mask_class_word_options_and_errors(tiny):
     assert extract.mask_class_word("Cats!", "cat", mask="<m>") == "<m>!"
     tokenizer = tiny["text"][1]  # LUMA's exact route: word pieces, then the tokenizer's decode
     assert extract.mask_class_word("The Dog barks !", "dog", tokenizer=tokenizer) == "the [MASK] barks!"
-    for text, name in ((None, "dog"), ("a dog", ""), ("a dog", 3)):
-        with pytest.raises(ValueError, match="expected a text and a non-empty class name"):
+    for text, name in ((None, "dog"), ("a dog", 3)):
+        with pytest.raises(TypeError, match="expected a text and a class name \\(str\\)"):
             extract.mask_class_word(text, name)
+    with pytest.raises(ValueError, match="expected a non-empty class name, got ''"):
+        extract.mask_class_word("a dog", "")
 
 
 def test_text_features_mean_and_cls(tiny):
@@ -266,7 +272,7 @@ def test_text_features_errors(tiny):
         extract.text_features(bert, tokenizer, ["a"], pooling="max")
     with pytest.raises(ValueError, match="texts: expected a non-empty list of strings, got 0 items"):
         extract.text_features(bert, tokenizer, [])
-    with pytest.raises(ValueError, match="got 2 items"):
+    with pytest.raises(TypeError, match="texts: expected strings, got a int 3 among 2 items"):
         extract.text_features(bert, tokenizer, ["a", 3])
 
 
@@ -291,6 +297,15 @@ def test_run_in_chunks_resumes(tmp_path):
     assert calls == [[4, 5, 6, 7]]  # only the missing part is recomputed
     with pytest.raises(ValueError, match=r"x_part00000.npy: expected 5 rows .* got 4"):
         extract.run_in_chunks(fn, items, tmp_path, "x", chunk_size=5)  # parts of another chunk size
+
+
+def test_an_unreadable_part_is_recomputed_with_a_warning_naming_it(tmp_path):
+    items = list(range(6))
+    out = extract.run_in_chunks(lambda c: np.asarray(c, np.float32)[:, None], items, tmp_path, "x", chunk_size=3)
+    (tmp_path / "x_part00001.npy").write_bytes(b"not a npy file")
+    with pytest.warns(UserWarning, match=r"x_part00001.npy is unreadable \(ValueError\): computing it again"):
+        again = extract.run_in_chunks(lambda c: np.asarray(c, np.float32)[:, None], items, tmp_path, "x", chunk_size=3)
+    np.testing.assert_array_equal(again, out)
 
 
 def test_run_in_chunks_errors(tmp_path):

@@ -94,6 +94,8 @@ def test_lite0_imagenet_predictions_are_sensible(lite0, cifar, monkeypatch):
 def test_image_batch_and_head_validate():
     with pytest.raises(ValueError, match="uint8"):
         enet.image_batch(np.zeros((2, 32, 32, 3), np.float32))
+    with pytest.raises(TypeError, match="images: expected a numpy array"):
+        enet.image_batch([[[[0, 0, 0]]]])
     with pytest.raises(ValueError, match="1280"):
         enet.train_head(np.zeros((4, 10)), np.zeros(4, int), 8)
     head = enet.train_head(np.random.default_rng(0).normal(size=(16, 1280)), np.arange(16) % 8, 8, epochs=1)

@@ -62,6 +62,8 @@ def test_every_voice_says_a_word_and_rate_changes_the_length():
         assert abs(len(voices.rate_pitch(base, rate, 0.0)) - len(base) / rate) < 0.03 * len(base)
     with pytest.raises(ValueError, match="word"):
         voices.base_clip("ban4na", 0)
+    with pytest.raises(TypeError, match="word: expected a str, got int 3"):
+        voices.base_clip(3, 0)
     with pytest.raises(ValueError, match="voice"):
         voices.base_clip("banana", 15)
 

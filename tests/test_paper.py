@@ -31,6 +31,8 @@ def test_k_grid_keeps_the_papers_ratios():
     assert paper.ks_for(5) == [4, 5, 6, 7] and paper.here_k(5) == 5 and paper.here_k(42, 30) == 30
     with pytest.raises(ValueError, match=r"n_classes must be an int >= 2, got 1"):
         paper.k_grid(1)
+    with pytest.raises(TypeError, match=r"n_classes must be an int, got float 5.0"):
+        paper.k_grid(5.0)
     with pytest.raises(ValueError, match=r"n_rows must be >= 3 for K-Means with k >= 2, got 2"):
         paper.k_grid(5, n_rows=2)
 

@@ -224,13 +224,13 @@ def test_the_batched_engine_gives_the_reference_tables(zoo_and_features):
 
 @pytest.mark.slow
 def test_the_evaluation_benchmark_runs_tiny(tmp_path, capsys):
-    from mmae.bench import results
     from mmae.bench.__main__ import main
+    from mmae.report import benchmarks
 
     main(["--eval", "--tiny", "--data", "real:cifar10",  # the small set: the reference path is the slow one
           "--artifacts-dir", str(tmp_path / "artifacts"), "--out", str(tmp_path / "e.json")])
     assert "chapters 08-12:" in capsys.readouterr().out
-    t = results.table(results.load(tmp_path / "e.json"))
+    t = benchmarks.table(benchmarks.load(tmp_path / "e.json"))
     assert list(t.index) == ["08 retrieval", "09 missing modalities", "10 noise", "11 tagging", "12 OOD"]
     assert (t["speedup"] == t["reference_s"] / t["batched_s"]).all()
     assert t.loc["11 tagging", "max_abs_diff"] == {"top1": 0.0, "top5": 0.0}  # the same votes and tie-breaks

@@ -88,27 +88,27 @@ def test_custom_dims(dims):
             assert x[split][m].shape[1] == dims[m]
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"seed": -1}, "seed"),
-    ({"seed": 1.5}, "seed"),
-    ({"n_train_per_class": 0}, "n_train_per_class"),
-    ({"n_train_per_class": 2.0}, "n_train_per_class"),
-    ({"n_test_per_class": -3}, "n_test_per_class"),
-    ({"n_test_per_class": True}, "n_test_per_class"),
-    ({"n_ood": 0}, "n_ood"),
-    ({"n_ood": "10"}, "n_ood"),
-    ({"dims": {"image": 5, "audio": 5}}, "dims"),
-    ({"dims": {"image": 5, "audio": 5, "text": 5, "video": 5}}, "dims"),
-    ({"dims": [5, 5, 5]}, "dims"),
-    ({"dims": {"image": 0, "audio": 5, "text": 5}}, "dims['image']"),
-    ({"dims": {"image": 5, "audio": 5.0, "text": 5}}, "dims['audio']"),
-    ({"dims": {"image": 5, "audio": 5, "text": -1}}, "dims['text']"),
+@pytest.mark.parametrize("kwargs, name, error", [
+    ({"seed": -1}, "seed", ValueError),
+    ({"seed": 1.5}, "seed", TypeError),
+    ({"n_train_per_class": 0}, "n_train_per_class", ValueError),
+    ({"n_train_per_class": 2.0}, "n_train_per_class", TypeError),
+    ({"n_test_per_class": -3}, "n_test_per_class", ValueError),
+    ({"n_test_per_class": True}, "n_test_per_class", TypeError),
+    ({"n_ood": 0}, "n_ood", ValueError),
+    ({"n_ood": "10"}, "n_ood", TypeError),
+    ({"dims": {"image": 5, "audio": 5}}, "dims", ValueError),
+    ({"dims": {"image": 5, "audio": 5, "text": 5, "video": 5}}, "dims", ValueError),
+    ({"dims": [5, 5, 5]}, "dims", TypeError),
+    ({"dims": {"image": 0, "audio": 5, "text": 5}}, "dims['image']", ValueError),
+    ({"dims": {"image": 5, "audio": 5.0, "text": 5}}, "dims['audio']", TypeError),
+    ({"dims": {"image": 5, "audio": 5, "text": -1}}, "dims['text']", ValueError),
 ])
-def test_invalid_arguments(kwargs, name):
+def test_invalid_arguments(kwargs, name, error):
     args = {**TINY, **kwargs}
-    with pytest.raises(ValueError, match="got") as err:
+    with pytest.raises(error, match="got") as err:
         make_synthetic(**args)
-    assert str(err.value).startswith(name)
+    assert str(err.value).startswith(name) and type(err.value) is error
 
 
 @pytest.mark.slow

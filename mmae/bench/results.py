@@ -1,5 +1,6 @@
 """The benchmark's result file: every number with the machine, library versions and date that
-produced it, written atomically as JSON, and read back for the Performance page."""
+produced it, written atomically as JSON (:mod:`mmae.report.benchmarks` reads it back for the
+Performance page)."""
 from __future__ import annotations
 
 import datetime
@@ -13,10 +14,9 @@ import torch
 
 from mmae.atomic import write_text
 from mmae.report import provenance
+from mmae.report.benchmarks import FOLDER, SCHEMA, load, table  # noqa: F401 (load, table: read back here too)
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository root (mmae/bench/results.py)
-FOLDER = ROOT / "book" / "benchmarks"       # the committed result files the Performance page renders
-SCHEMA = "mmae-bench/1"
 VERSIONS = ("torch", "numpy", "scikit-learn", "pandas")
 
 
@@ -55,19 +55,3 @@ def default_path(kind: str, device: str) -> Path:
 def save(rec: dict, path: str | Path) -> Path:
     """Write ``rec`` as indented JSON, atomically (a reader never sees half a file)."""
     return write_text(path, json.dumps(rec, indent=2, default=float) + "\n")
-
-
-def load(path: str | Path) -> dict:
-    """A result file, checked: its schema and kind; the results as a list of dicts."""
-    path = Path(path)
-    rec = json.loads(path.read_text())
-    if rec.get("schema") != SCHEMA or rec.get("kind") not in ("train", "eval"):
-        raise ValueError(f"{path}: not a benchmark result of schema {SCHEMA!r} (schema {rec.get('schema')!r}, "
-                         f"kind {rec.get('kind')!r})")
-    return rec
-
-
-def table(rec: dict) -> pd.DataFrame:
-    """The results of a record as a DataFrame indexed like the benchmark's table."""
-    index = "trainer" if rec["kind"] == "train" else "chapter"
-    return pd.DataFrame(rec["results"]).set_index(index)

@@ -13,9 +13,9 @@
 from mmae.data.bundle import bundle_modalities, load_bundle, sha256_file, verify_manifest
 from mmae.data.features import DEFAULT_DIMS, MODALITIES, SPLITS, Features
 from mmae.data.save import save_bundle
-from mmae.data.sets import EMBEDDED, REAL_NAME, REAL_SETS, load_features
+from mmae.data.sets import REAL_NAME, REAL_SETS, load_features
 from mmae.data.transforms import add_gaussian_noise, standardize
 
-__all__ = ["Features", "MODALITIES", "SPLITS", "DEFAULT_DIMS", "EMBEDDED", "REAL_NAME", "REAL_SETS", "load_features",
+__all__ = ["Features", "MODALITIES", "SPLITS", "DEFAULT_DIMS", "REAL_NAME", "REAL_SETS", "load_features",
            "load_bundle", "save_bundle", "bundle_modalities", "sha256_file", "verify_manifest", "standardize",
            "add_gaussian_noise"]

@@ -1,6 +1,7 @@
-"""Feature bundles: load and validate them, standardise them, or make the synthetic default.
+"""Feature bundles: read a bundle folder and validate it strictly (:func:`load_bundle`).
 
-A *feature bundle* is a folder of NumPy files, one per split x modality plus the labels::
+A *feature bundle* is a folder of NumPy files, one per split x modality plus the labels, with
+splits ``train``, ``test`` (required) and ``ood`` (optional)::
 
     {split}_{modality}.npy   float (n_split, d_modality)   e.g. train_image.npy (21000, 50)
     {split}_labels.npy       int   (n_split,)              e.g. train_labels.npy (21000,)
@@ -14,18 +15,14 @@ stored *pooled*, exactly and in a fraction of the space: the distinct vectors an
     {split}_{modality}.index.npy   int   (n_split,)             row i is pool[index[i]]
 
 (one form or the other for each split x modality, never both); :func:`load_bundle` expands it.
+The modalities are whatever the train split holds (two or more, any names and dimensions; LUMA's
+are image 50-D, audio 1024-D and text 768-D). Row ``i`` of every file of a split is one triplet.
+*Nuisance* labels name a known factor that is not the class (the speaker of a clip): chapter 1
+clusters against them. When the folder has a ``manifest.json``, every file is checked against its
+sha256 first (:mod:`mmae.data.manifest`).
 
-with splits ``train``, ``test`` (required) and ``ood`` (optional). The modalities are whatever the
-train split holds (two or more, any names and dimensions; LUMA's are image 50-D, audio 1024-D and
-text 768-D). Row ``i`` of every file of a split is one triplet. *Nuisance* labels name a known
-factor that is not the class (the speaker of a clip): chapter 1 clusters against them.
-
-:func:`mmae.data.load_features` gives the data the notebooks run on: ``"real"`` (default) is the committed real
-media set of :mod:`mmae.media` (CIFAR-10 images, spoken class words, WordNet descriptions, through
-pretrained encoders); ``"synthetic"`` the deterministic LUMA-shaped synthetic set of
-:mod:`mmae.data.synthetic` (``"synthetic:low_snr"``, ``"synthetic:nonlinear"``: its other variants);
-anything else is a bundle folder. Neither embedded set is LUMA: their
-numbers are never a reproduction of the paper.
+Writing a bundle is :mod:`mmae.data.save`'s; standardising it, :mod:`mmae.data.transforms`'; the
+data sets by name (the committed real sets, the synthetic variants), :mod:`mmae.data.sets`'.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The data sets the notebooks run on, by name: the committed real media sets, the synthetic
-variants, or any bundle folder (``MMAE_DATA`` replaces the default)."""
+"""The data sets the notebooks run on, by name: the committed real media sets (read from their
+folders; :mod:`mmae.media` builds them), the synthetic variants, or any bundle folder (``MMAE_DATA``
+replaces the default)."""
 from __future__ import annotations
 
 import os
@@ -9,13 +10,15 @@ from pathlib import Path
 from mmae.data.bundle import load_bundle
 from mmae.data.features import Features
 
-#: the real media sets that ship with the package: name -> (bundle folder under mmae/media, its name)
+#: the real media sets that ship with the package: name -> (its bundle folder, its name). The folders
+#: lie under mmae/media/, whose builders write there (:mod:`mmae.media` takes these paths from here)
 REAL_SETS = {
-    "real": ("tiny50", "the LUMA-shaped real set (Tiny ImageNet photographs, 15 voices, WordNet; 42 + 8 classes)"),
-    "real:cifar10": ("bundle", "the small real set (CIFAR-10 images, espeak-ng speech, WordNet text; 8 + 2 classes)"),
+    "real": (Path(__file__).parents[1] / "media" / "tiny50",
+             "the LUMA-shaped real set (Tiny ImageNet photographs, 15 voices, WordNet; 42 + 8 classes)"),
+    "real:cifar10": (Path(__file__).parents[1] / "media" / "bundle",
+                     "the small real set (CIFAR-10 images, espeak-ng speech, WordNet text; 8 + 2 classes)"),
 }
 REAL_SETS["real:tiny50"] = REAL_SETS["real"]
-EMBEDDED = (*REAL_SETS, "synthetic")  # the data sets that ship with the package
 REAL_NAME = REAL_SETS["real"][1]
 
 
@@ -45,7 +48,7 @@ def load_features(data: str | Path = "real", seed: int = 0, dims: dict[str, int]
         data = os.environ["MMAE_DATA"]
     if str(data) in REAL_SETS:
         folder, name = REAL_SETS[str(data)]
-        return replace(load_bundle(Path(__file__).parents[1] / "media" / folder, dims), name=name)
+        return replace(load_bundle(folder, dims), name=name)
     if str(data).startswith("real:"):
         raise ValueError(f"data: unknown real set {str(data)!r}; expected one of {sorted(REAL_SETS)}")
     name, _, variant = str(data).partition(":")

@@ -71,26 +71,28 @@ NONLINEAR = {"image": 1.245, "audio": 0.4, "text": 0.424}
 NL_RANK, NL_HIDDEN, NL_GAIN, NL_NOISE = 16, 256, 2.0, 0.1
 VARIANTS = ("nuisance", "low_snr", "nonlinear")
 
-def _check_pos_int(name: str, value) -> None:
-    """Raise ValueError unless `value` is a positive int (bool is rejected)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+def _check_int(name: str, value, low: int) -> None:
+    """TypeError unless `value` is an int (bool is rejected), ValueError unless it is >= `low`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be {'a positive' if low == 1 else 'a non-negative'} int, got {value!r}")
 
 
 def _check_args(seed, n_train_per_class, n_test_per_class, n_ood, dims) -> dict[str, int]:
     """Validate the arguments of `make_synthetic`; return the dims to use."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    _check_pos_int("n_train_per_class", n_train_per_class)
-    _check_pos_int("n_test_per_class", n_test_per_class)
-    _check_pos_int("n_ood", n_ood)
+    _check_int("seed", seed, 0)
+    _check_int("n_train_per_class", n_train_per_class, 1)
+    _check_int("n_test_per_class", n_test_per_class, 1)
+    _check_int("n_ood", n_ood, 1)
     if dims is None:
         return dict(DEFAULT_DIMS)
-    if not isinstance(dims, dict) or set(dims) != set(MODALITIES):
-        keys = sorted(dims) if isinstance(dims, dict) else type(dims).__name__
-        raise ValueError(f"dims must have exactly the keys {sorted(MODALITIES)}, got {keys}")
+    if not isinstance(dims, dict):
+        raise TypeError(f"dims must be a dict with the keys {sorted(MODALITIES)}, got {type(dims).__name__} {dims!r}")
+    if set(dims) != set(MODALITIES):
+        raise ValueError(f"dims must have exactly the keys {sorted(MODALITIES)}, got {sorted(dims)}")
     for m in MODALITIES:
-        _check_pos_int(f"dims[{m!r}]", dims[m])
+        _check_int(f"dims[{m!r}]", dims[m], 1)
     return {m: int(dims[m]) for m in MODALITIES}
 
 

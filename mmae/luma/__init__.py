@@ -25,7 +25,7 @@ dataset ``bezirganyan/LUMA``) ships raw media, not features. This package follow
 Command line: ``python -m mmae.luma download|extract|fixture --help``.
 
 ==============  ======================================================================
-``tables``      LUMA's classes, tables and split files: :func:`read_luma`, :func:`make_triplets`
+``rows``        LUMA's classes, tables and split files: :func:`read_luma`, :func:`make_triplets`
 ``config``      :class:`ExtractConfig`, the choices of an extraction
 ``extract``     the pretrained encoders (VGG11-BN, wav2vec 2.0, BERT) and chunked extraction
 ``bundle``      :func:`build_bundle` (resumable, with a manifest), :func:`manifest_table`
@@ -42,7 +42,7 @@ from mmae.luma.bundle import BUNDLE_FORMAT, build_bundle, manifest_table
 from mmae.luma.config import CHOICES, ExtractConfig
 from mmae.luma.fetch import CIFAR_URLS, HF_DATASET, SPLIT_INDEX_URL, download
 from mmae.luma.fixture import CIFAR10_NAMES, write_fixture
-from mmae.luma.tables import (CIFAR_FILES, CIFAR_RENAME, CIFAR_RENAME_BACK, CLASS_ID, LUMA_CLASSES, N_ID,
+from mmae.luma.rows import (CIFAR_FILES, CIFAR_RENAME, CIFAR_RENAME_BACK, CLASS_ID, LUMA_CLASSES, N_ID,
                               image_tables, make_triplets, read_luma, split_counts, split_index_name)
 
 __all__ = ["LUMA_CLASSES", "N_ID", "CLASS_ID", "CIFAR_RENAME", "CIFAR_RENAME_BACK", "CIFAR_FILES", "CIFAR10_NAMES",

@@ -1,6 +1,6 @@
 """The feature bundle of a LUMA copy: :func:`build_bundle` extracts it, :func:`manifest_table` lists it.
 
-:func:`build_bundle` reads the tables and forms the triplets (:mod:`mmae.luma.tables`), runs the
+:func:`build_bundle` reads the tables and forms the triplets (:mod:`mmae.luma.rows`), runs the
 three extractors of :mod:`mmae.luma.extract` split by split in resumable parts
 (``out_dir/parts/``, keyed by a stamp of the config, the triplets and the models), then writes
 ``{split}_{modality}.npy``, ``{split}_labels.npy``, ``triplets.csv`` and ``manifest.json``.
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from mmae.artifacts import display_path
 from mmae.atomic import save_csv, save_npy, save_torch, write_text
 from mmae.data import MODALITIES, sha256_file
 from mmae.luma.config import ExtractConfig
-from mmae.luma.tables import CLASS_ID, LUMA_CLASSES, image_tables, make_triplets, read_luma
+from mmae.luma.rows import CLASS_ID, LUMA_CLASSES, image_tables, make_triplets, read_luma
 
 BUNDLE_FORMAT = "mmae-luma-bundle/1"
 
@@ -136,8 +138,8 @@ def _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device):
     if weights.exists():
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
-        except Exception as err:  # a truncated file from a killed run: fine-tune again
-            print(f"{display_path(weights)} is unreadable ({type(err).__name__}): fine-tuning again")
+        except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as err:  # truncated, garbled
+            warnings.warn(f"{display_path(weights)} is unreadable ({type(err).__name__}): fine-tuning again", stacklevel=2)
     if state is not None:
         vgg.load_state_dict(state)
     else:

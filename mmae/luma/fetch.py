@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from mmae.data import MODALITIES
-from mmae.luma.tables import split_index_name
+from mmae.luma.rows import split_index_name
 
 HF_DATASET = "bezirganyan/LUMA"
 SPLIT_INDEX_URL = "https://raw.githubusercontent.com/bezirganyan/LUMA/main/split_indices/{}"

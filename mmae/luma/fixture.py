@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmae.luma.tables import (CIFAR_FILES, CIFAR_RENAME, CIFAR_RENAME_BACK, LUMA_CLASSES, N_ID, image_tables,
+from mmae.luma.rows import (CIFAR_FILES, CIFAR_RENAME, CIFAR_RENAME_BACK, LUMA_CLASSES, N_ID, image_tables,
                               split_index_name)
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

@@ -27,15 +27,15 @@ The built bundle (``BUNDLE_DIR``, read by :func:`mmae.data.load_bundle`) is comm
 ``python -m mmae.media build`` rebuilds it from raw media and ``python -m mmae.media verify``
 recomputes a slice of rows and compares them with the committed ones.
 """
-from pathlib import Path
+from mmae.data.sets import REAL_SETS
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 OOD_CLASSES = ("frog", "truck")
 ID_CLASSES = tuple(c for c in CLASSES if c not in OOD_CLASSES)
 #: class names in label order: ID classes 0..7, then the OOD classes 8, 9
 LABEL_NAMES = ID_CLASSES + OOD_CLASSES
-BUNDLE_DIR = Path(__file__).parent / "bundle"  # the small set (CIFAR-10)
-BUNDLE50_DIR = Path(__file__).parent / "tiny50"  # the LUMA-shaped set (the default data)
+BUNDLE_DIR = REAL_SETS["real:cifar10"][0]  # the small set (CIFAR-10), where mmae.data reads it
+BUNDLE50_DIR = REAL_SETS["real"][0]  # the LUMA-shaped set (the default data)
 
 _PUBLIC = {"MediaConfig": "make", "build": "make", "draw_triplets": "make", "rebuild_rows": "make", "verify": "make",
            "download_cifar": "cifar", "read_cifar": "cifar"}

@@ -14,7 +14,7 @@ from mmae.data import sha256_file
 from mmae.media import classes50 as cl
 from mmae.media import efficientnet as enet
 from mmae.media import make50 as mk
-from mmae.media import speech, voices, whisper, wordnet
+from mmae.media import descriptions, speech, voices, whisper, wordnet
 from mmae.media.tinyimagenet import DEFAULT_TAR, LICENCE as TINY_LICENCE, read_tiny
 
 NAME = "the LUMA-shaped real set (Tiny ImageNet photographs, 15 offline voices, WordNet descriptions; 42 + 8 classes)"
@@ -160,7 +160,7 @@ def manifest(cfg, ex: dict, arrays: dict, tiny: Path, measured: dict) -> dict:
                          if cfg.image_features == "finetuned_logits" else f"PCA-{cfg.pca_dim} fitted on train (label-free)"),
             "audio": " ".join(p.strip() for p in (voices.__doc__ + whisper.__doc__).split("\n\n")
                               if p.startswith(("Each voice", ":func:`encode`"))),
-            "text": __import__("mmae.media.descriptions", fromlist=["x"]).__doc__.strip(),
+            "text": descriptions.__doc__.strip(),
             "pairing": f"triplets drawn at random within a class (mmae.media.make50.draw), seed {cfg.seed}",
             "storage": "float32; audio and text as pools of their distinct clips / descriptions with a per-row index"},
         "text_counts": text_counts(cfg, ex["pools"]),

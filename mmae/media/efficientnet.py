@@ -125,10 +125,10 @@ def load_lite0(path: str | Path | None = None) -> EfficientNetLite0:
 
 def image_batch(images: np.ndarray, size: int = 224) -> torch.Tensor:
     """uint8 (n, H, W, 3) -> float32 (n, 3, size, size): bilinear upsampling, ``(x/255 - 0.5)/0.5``."""
-    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4
-            and images.shape[-1] == 3 and len(images) > 0):
-        raise ValueError(f"images: expected uint8 (n, H, W, 3) with n >= 1, got "
-                         f"{getattr(images, 'dtype', type(images).__name__)} {getattr(images, 'shape', '')}")
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"images: expected a numpy array, uint8 (n, H, W, 3), got {type(images).__name__}")
+    if not (images.dtype == np.uint8 and images.ndim == 4 and images.shape[-1] == 3 and len(images) > 0):
+        raise ValueError(f"images: expected uint8 (n, H, W, 3) with n >= 1, got {images.dtype} {images.shape}")
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(255)
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)

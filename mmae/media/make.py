@@ -224,8 +224,8 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
                              if cfg.image_features == "finetuned_logits" else f"PCA-{cfg.pca_dim} fitted on train"),
                 "audio": speech.__doc__.split("\n\n", 1)[1].strip(),
                 "text": "WordNet synset + hyponym glosses '<words>: <definition>; <examples>', class word masked "
-                        "(mmae.extract.mask_class_word, MiniLM tokenizer, stem_label=True), all-MiniLM-L6-v2 mean "
-                        "pooling over tokens (mmae.extract.text_features) -> 384-D",
+                        "(mmae.luma.extract.mask_class_word, MiniLM tokenizer, stem_label=True), all-MiniLM-L6-v2 mean "
+                        "pooling over tokens (mmae.luma.extract.text_features) -> 384-D",
                 "pairing": "triplets drawn at random within a class (mmae.media.make.draw_triplets), seed "
                            f"{cfg.seed}", "storage": "float16 features"},
             "text_counts": {c: {"unique": len(p["all"]), "train_pool": len(p["train"]), "test_pool": len(p["test"])}

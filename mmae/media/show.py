@@ -9,14 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mmae.atomic import save_figure
+from mmae.atomic import book_figure
 from mmae.media import BUNDLE50_DIR
-
-
-def _save(fig, path):
-    if path is not None:
-        save_figure(fig, Path(path), dpi=130, bbox_inches="tight")
-    return fig
 
 
 def load_manifest(bundle: str | Path = BUNDLE50_DIR) -> dict:
@@ -86,7 +80,7 @@ def plot_images(samples: dict, path=None):
         ax.imshow(im)
         ax.set_title(f"{c}{' (OOD)' if k >= 42 else ''}", fontsize=7)
     fig.suptitle("Tiny ImageNet photographs (64 x 64), one per class", fontsize=9)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_spectrograms(samples: dict, voices: list[str], path=None):
@@ -101,7 +95,7 @@ def plot_spectrograms(samples: dict, voices: list[str], path=None):
         ax.set_ylabel("mel band", fontsize=7)
     fig.suptitle("Class words said by different offline voices: log-mel spectrograms (64 bands)", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def texts_table(samples: dict) -> pd.DataFrame:

@@ -63,10 +63,14 @@ def synthesize(word: str, speaker: Speaker) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        If ``word`` is not a str.
     ValueError
         If ``word`` is not a plain word or espeak-ng produced no audio.
     """
-    if not (isinstance(word, str) and word.replace(" ", "").isalpha()):
+    if not isinstance(word, str):
+        raise TypeError(f"word: expected a str, got {type(word).__name__} {word!r}")
+    if not word.replace(" ", "").isalpha():
         raise ValueError(f"word: expected letters only, got {word!r}")
     espeak_version()
     raw = subprocess.run(["espeak-ng", *speaker.args(), "--stdout", word], capture_output=True, check=True).stdout

@@ -142,12 +142,16 @@ def base_clip(word: str, voice: int) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        If ``word`` is not a str.
     ValueError
         If ``word`` is not letters, spaces and hyphens, ``voice`` is out of range, or the engine said nothing.
     FileNotFoundError, ImportError
         If the voice's engine is not installed (the message says how to install it).
     """
-    if not (isinstance(word, str) and word and word.replace(" ", "").replace("-", "").isalpha()):
+    if not isinstance(word, str):
+        raise TypeError(f"word: expected a str, got {type(word).__name__} {word!r}")
+    if not word.replace(" ", "").replace("-", "").isalpha():
         raise ValueError(f"word: expected letters, spaces and hyphens, got {word!r}")
     if not 0 <= voice < len(VOICES):
         raise ValueError(f"voice: expected 0..{len(VOICES) - 1}, got {voice}")

@@ -1,12 +1,12 @@
 """The Performance page's tables and sentences, computed from the benchmark's result files
-(:mod:`mmae.bench.results`) and the chapters' provenance records: no number is typed."""
+(:mod:`mmae.report.benchmarks`) and the chapters' provenance records: no number is typed."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from mmae.bench import results
+from mmae.report import benchmarks
 from mmae.report.provenance import format_seconds
 
 
@@ -14,7 +14,7 @@ def load_all(folder: str | Path) -> dict[str, list[dict]]:
     """Every result file in ``folder``, by kind ("train", "eval"), CPU first, then by date."""
     runs: dict[str, list[dict]] = {"train": [], "eval": []}
     for path in sorted(Path(folder).glob("*.json")):
-        rec = results.load(path)
+        rec = benchmarks.load(path)
         runs[rec["kind"]].append(rec | {"file": path.name})
     for recs in runs.values():
         recs.sort(key=lambda r: (r["machine"]["gpu"] is not None, r["date"]))
@@ -50,7 +50,7 @@ def inventory(runs: dict[str, list[dict]]) -> str:
 
 def train_table(rec: dict) -> pd.DataFrame:
     """The training benchmark, formatted for reading."""
-    t = results.table(rec)
+    t = benchmarks.table(rec)
     return pd.DataFrame({"models": t["models"], "s / epoch": t["s_per_epoch"].map("{:.3f}".format),
                          "first epoch (s)": t["first_epoch_s"].map("{:.2f}".format),
                          "model-epochs / s vs plain loop": t["speedup"].map("{:.2f}x".format),
@@ -63,7 +63,7 @@ def train_findings(recs: list[dict]) -> str:
     """Per result file: the stacked engine against the plain loops, one seed and many, as sentences."""
     out = []
     for rec in recs:
-        t, info = results.table(rec), rec["info"]
+        t, info = benchmarks.table(rec), rec["info"]
         plain, fused = t["s_per_epoch"].iloc[0], t.loc["plain loop, Adam(fused=True)", "s_per_epoch"]
         one = t.loc["stacked engine, 1 seed", "s_per_epoch"]
         many = t.iloc[-1]
@@ -99,7 +99,7 @@ def train_findings(recs: list[dict]) -> str:
 
 def eval_table(rec: dict) -> pd.DataFrame:
     """The evaluation benchmark, formatted for reading."""
-    t = results.table(rec)
+    t = benchmarks.table(rec)
     return pd.DataFrame({"problems": t["problems"], "today (s)": t["reference_s"].map("{:.1f}".format),
                          "batched (s)": t["batched_s"].map("{:.1f}".format), "speed-up": t["speedup"].map("{:.1f}x".format),
                          "difference between the engines, mean (largest)": [

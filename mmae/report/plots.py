@@ -11,14 +11,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from mmae.atomic import save_figure
+from mmae.atomic import book_figure
 from mmae.progress import quiet_import
-
-
-def _save(fig, path):
-    if path is not None:
-        save_figure(fig, Path(path), dpi=130, bbox_inches="tight")
-    return fig
 
 
 def embed_2d(X: np.ndarray, method: str = "tsne", random_state: int = 0, perplexity: float = 30.0,
@@ -51,7 +45,7 @@ def plot_history(history: pd.DataFrame, path=None, title: str = "MMAE reconstruc
             ax.plot(history["epoch"], history[f"test_{c}"], color=color, ls="--")
     ax.set(xlabel="epoch", ylabel="MSE (standardised features)", yscale="log", title=title)
     ax.legend(title="solid: train, dashed: test", fontsize=8)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_embedding(E: np.ndarray, labels: np.ndarray, title: str, path=None, legend_title: str | None = None,
@@ -66,7 +60,7 @@ def plot_embedding(E: np.ndarray, labels: np.ndarray, title: str, path=None, leg
     if len(values) <= 10:
         ax.legend(title=legend_title, markerscale=4, fontsize=8)
     ax.set(title=title, xticks=[], yticks=[])
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_metric_vs_k(table: pd.DataFrame, metric: str, hue: str, path=None, title: str | None = None):
@@ -74,7 +68,7 @@ def plot_metric_vs_k(table: pd.DataFrame, metric: str, hue: str, path=None, titl
     fig, ax = plt.subplots(figsize=(6, 3.8))
     sns.lineplot(table, x="k", y=metric, hue=hue, marker="o", ax=ax)
     ax.set(title=title or f"{metric} against k", xticks=sorted(table["k"].unique()))
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_paper_vs_here(here: pd.DataFrame, paper: pd.DataFrame, metric: str, data_name: str, path=None):
@@ -84,7 +78,7 @@ def plot_paper_vs_here(here: pd.DataFrame, paper: pd.DataFrame, metric: str, dat
     sns.barplot(both, x="method", y=metric, hue="source", ax=ax)
     ax.set(title=f"{metric}: paper vs here", xlabel="")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_seed_bars(table: pd.DataFrame, x: str, hue: str, path=None, title: str = "", ylabel: str = "value"):
@@ -94,7 +88,7 @@ def plot_seed_bars(table: pd.DataFrame, x: str, hue: str, path=None, title: str 
     ax.set(title=title, ylabel=ylabel, xlabel="")
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=7, title=None)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_seed_lines(table: pd.DataFrame, x: str, hue: str, path=None, title: str = "", ylabel: str = "value",
@@ -110,7 +104,7 @@ def plot_seed_lines(table: pd.DataFrame, x: str, hue: str, path=None, title: str
     if panel:
         fig.suptitle(title, y=1.02)
     axes[0, -1].legend(fontsize=7)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_differences(table: pd.DataFrame, path=None, title: str = "MMAE minus reference, per seed"):
@@ -127,7 +121,7 @@ def plot_differences(table: pd.DataFrame, path=None, title: str = "MMAE minus re
         ax.title.set_fontsize(8)
         ax.tick_params(axis="x", labelsize=7, rotation=60)
     fig.suptitle(title, y=1.02)
-    return _save(fig, path)
+    return book_figure(fig, path)
 
 
 def plot_finetune(history: pd.DataFrame | str | Path, path=None, title: str = "VGG11-BN fine-tuning on the labels"):
@@ -143,4 +137,4 @@ def plot_finetune(history: pd.DataFrame | str | Path, path=None, title: str = "V
     b.set_ylim(0, 1)
     a.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return book_figure(fig, path)

@@ -85,13 +85,13 @@ def _problem_key(z: np.ndarray, seed: int) -> tuple:
 
 
 def probe_many(train: list[np.ndarray], y_train: np.ndarray, tests: list[list[np.ndarray]], y_test: np.ndarray,
-               seeds: list[int], engine: str = "batched", device="auto") -> list[list[float]]:
+               engine: str = "batched", device="auto") -> list[list[float]]:
     """Accuracy on each of ``tests[i]`` of the linear probe fitted on ``train[i]``: with
     :func:`mmae.evaluation.batched.fit_linear_probes` or one :func:`mmae.evaluation.fit_linear_probe`
-    at a time (``"reference"``, ``random_state=seeds[i]``, unused by it)."""
+    at a time (``"reference"``); nothing in the probe is random, so no seed is asked."""
     _check_engine(engine)
     if engine == "reference":
-        fits = [fit_linear_probe(z, y_train, random_state=s) for z, s in zip(train, seeds)]
+        fits = [fit_linear_probe(z, y_train) for z in train]
         return [[float((f(z) == y_test).mean()) for z in zs] for f, zs in zip(fits, tests)]
     out: list = [None] * len(train)
     for idx in _groups(train).values():
@@ -144,7 +144,7 @@ def subset_table(zoo: Zoo, features: Features, k: int, n_init: int = N_INIT, eng
             train.append(embed(model, _pick(xtr, subset))), test.append(embed(model, _pick(xte, subset)))
     seeds = [seed for _, seed, _ in cases]
     clusters = cluster_many(test, yte, k, n_init, seeds, engine, device)
-    probes = probe_many(train, ytr, [[z] for z in test], yte, seeds, engine, device)
+    probes = probe_many(train, ytr, [[z] for z in test], yte, engine, device)
     return pd.DataFrame([r for (name, seed, subset), c, (acc,) in zip(cases, clusters, probes)
                          for r in _rows(name, seed, {"ari": c["ari"], "nmi": c["nmi"], "probe_accuracy": acc},
                                         subset=subset_name(subset), n_modalities=len(subset))])
@@ -185,7 +185,7 @@ def noise_table(zoo: Zoo, features: Features, sigmas, k: int, n_init: int = N_IN
         cases += [(name, seed, m, s) for m, s in conditions]
     seeds = [seed for _, seed, _, _ in cases]
     clusters = cluster_many([z for zs in noisy for z in zs], yte, k, n_init, seeds, engine, device)
-    accs = [a for row in probe_many(train, ytr, noisy, yte, seeds[::len(conditions)], engine, device) for a in row]
+    accs = [a for row in probe_many(train, ytr, noisy, yte, engine, device) for a in row]
     return pd.DataFrame([r for (name, seed, m, s), c, acc in zip(cases, clusters, accs)
                          for r in _rows(name, seed, {"ari": c["ari"], "probe_accuracy": acc}, modality=m, sigma=s)])
 

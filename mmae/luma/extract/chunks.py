@@ -1,6 +1,7 @@
 """Resumable extraction: run a feature extractor chunk by chunk, each chunk's result saved as a part."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,9 @@ def run_in_chunks(fn, items, folder, name: str, chunk_size: int = 1024,
 
 
 def _read_part(path: Path):
-    """A saved part, or None (with a printed line) when it is unreadable: it is then recomputed."""
+    """A saved part, or None (with a warning naming the file) when it is unreadable: it is then recomputed."""
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        print(f"{display_path(path)} is unreadable ({type(err).__name__}): computing it again")
+        warnings.warn(f"{display_path(path)} is unreadable ({type(err).__name__}): computing it again", stacklevel=2)
         return None

@@ -76,10 +76,10 @@ def replace_head(model: VGG11BN, n_classes: int = 50, width: int = 512, dropout:
 
 
 def _check_images(images) -> np.ndarray:
-    ok = isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4
-    if not ok or images.shape[-1] != 3 or len(images) == 0:
-        got = f"{type(images).__name__} {getattr(images, 'dtype', '')} {getattr(images, 'shape', '')}"
-        raise ValueError(f"images: expected a uint8 array (n, H, W, 3) with n >= 1, got {got}")
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"images: expected a uint8 array (n, H, W, 3), got {type(images).__name__}")
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
+        raise ValueError(f"images: expected a uint8 array (n, H, W, 3) with n >= 1, got {images.dtype} {images.shape}")
     return images
 
 

@@ -28,8 +28,11 @@ def mask_class_word(text: str, class_name: str, mask: str = "[MASK]", *, tokeniz
     """
     from nltk.stem import LancasterStemmer
 
-    if not isinstance(text, str) or not isinstance(class_name, str) or not class_name.strip():
-        raise ValueError(f"expected a text and a non-empty class name, got {text!r}, {class_name!r}")
+    if not isinstance(text, str) or not isinstance(class_name, str):
+        raise TypeError(f"expected a text and a class name (str), got {type(text).__name__} {text!r}, "
+                        f"{type(class_name).__name__} {class_name!r}")
+    if not class_name.strip():
+        raise ValueError(f"expected a non-empty class name, got {class_name!r}")
     stemmer = LancasterStemmer()
     target = stemmer.stem(class_name) if stem_label else class_name.lower()
     if tokenizer is None:
@@ -55,8 +58,11 @@ def text_features(model, tokenizer, texts, *, pooling: str = "mean", max_length:
     if pooling not in ("mean", "cls"):
         raise ValueError(f"pooling: expected 'mean' or 'cls', got {pooling!r}")
     texts = list(texts)
-    if not texts or not all(isinstance(t, str) for t in texts):
-        raise ValueError(f"texts: expected a non-empty list of strings, got {len(texts)} items")
+    if not all(isinstance(t, str) for t in texts):
+        bad = next(t for t in texts if not isinstance(t, str))
+        raise TypeError(f"texts: expected strings, got a {type(bad).__name__} {bad!r} among {len(texts)} items")
+    if not texts:
+        raise ValueError("texts: expected a non-empty list of strings, got 0 items")
     model.eval().to(device)
     out = []
     with torch.no_grad():
