@@ -1,14 +1,14 @@
-"""The comparators (MVAE, contrastive) against hand-computed cases, and stacked = unstacked."""
+"""The comparators (MVAE, contrastive) against hand-computed cases, and an ensemble = its models."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from mmae.models import MVAE, ContrastiveEncoders, elbo, gaussian_kl, info_nce_loss, product_of_experts
-from mmae.training.stacked import StackedMMAE, objective
-from mmae.models import build_model
+from mmae.models import (MODELS, MVAE, ContrastiveEncoders, build_model, gaussian_kl, info_nce_loss, mvae,
+                         product_of_experts)
 from mmae.training import TrainConfig, train_seeds
+from mmae.training.ensemble import Ensemble
 
 DIMS = {"image": 3, "text": 5}
 
@@ -47,35 +47,50 @@ def test_encoders_take_any_subset():
     torch.testing.assert_close(ContrastiveEncoders(DIMS, 2, (4,)).encode_each(x)["image"].norm(dim=1).detach(), torch.ones(4))
 
 
-@pytest.mark.parametrize("kind", ["mvae", "contrastive"])
-def test_stacked_comparator_equals_each_model(kind):
-    cfg = TrainConfig(model=kind, latent_dim=2, hidden=(4, 4))
+@pytest.mark.parametrize("kind", ["mmae", "mvae", "contrastive"])
+def test_an_ensemble_computes_what_each_model_does(kind):
+    """torch.func over the model's own code: replica s's encoding and loss are models[s]'s."""
     models = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        models.append(build_model(cfg.model, DIMS, cfg.latent_dim, cfg.hidden, cfg.fusion))
-    net = StackedMMAE(models).eval()
+        models.append(build_model(kind, DIMS, 2, (4, 4)).eval())
+    net = Ensemble(models).eval()
     x = {"image": torch.randn(2, 6, 3), "text": torch.randn(2, 6, 5)}  # (S, B, d)
-    h = net.encode_each(x)                                               # (M, S, B, out)
+    z = net.map(lambda model, xx: model.encode(xx), x, in_dims=(0,))
+    total, parts = net.map(lambda model, xx: MODELS[kind].loss(model, xx), x, in_dims=(0,))
     for s, model in enumerate(models):
-        model.eval()
-        for i, m in enumerate(DIMS):
-            torch.testing.assert_close(h[i, s], model.encoders[m](x[m][s]), rtol=1e-5, atol=1e-6)
-    back = net.unstack()
-    assert type(back[0]) is type(models[0])
+        xs = {m: a[s] for m, a in x.items()}
+        torch.testing.assert_close(z[s], model.encode(xs), rtol=1e-5, atol=1e-6)
+        alone, alone_parts = MODELS[kind].loss(model, xs)
+        torch.testing.assert_close(total[s], alone, rtol=1e-5, atol=1e-6)
+        assert parts.keys() == alone_parts.keys()
+
+
+def test_an_ensemble_unstacks_into_the_models_it_was_built_from():
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(MVAE(DIMS, 2, (4, 4)))
+    net = Ensemble(models)
+    with torch.no_grad():
+        next(net.parameters()).add_(1.0)  # replica 0 and 1 of the first weight both move
+    fresh = [MVAE(DIMS, 2, (4, 4)) for _ in models]
+    back = net.unstack(fresh)
+    first = next(iter(models[0].state_dict()))
     for a, b in zip(models, back):
         for k, v in a.state_dict().items():
-            assert k.endswith("num_batches_tracked") or torch.equal(v, b.state_dict()[k])
+            assert torch.equal(b.state_dict()[k], v + 1.0 if k == first else v), k
+    with pytest.raises(ValueError, match="Ensemble needs at least one model, got none"):
+        Ensemble([])
 
 
 @pytest.mark.parametrize("kind", ["mvae", "mvae_cross"])
-def test_mvae_objective_equals_unstacked_elbo(kind):
+def test_mvae_loss_is_wu_and_goodmans_elbo_by_hand(kind):
     """Wu & Goodman's ELBOs reconstruct what each posterior observed; the cross-modal variant, everything."""
     torch.manual_seed(0)
-    model = MVAE(DIMS, latent_dim=2, hidden=(4, 4)).eval()
-    x = {"image": torch.randn(1, 5, 3), "text": torch.randn(1, 5, 5)}
-    loss, logs = objective(StackedMMAE([model]).eval(), x, kind)  # eval: z = posterior mean
-    xs = {m: a[0] for m, a in x.items()}
+    model = MVAE(DIMS, latent_dim=2, hidden=(4, 4)).eval()  # eval: BatchNorm's running stats, z = posterior mean
+    xs = {"image": torch.randn(5, 3), "text": torch.randn(5, 5)}
+    loss, logs = MODELS[kind].loss(model, xs)
     expected = 0.0
     for subset in (("image", "text"), ("image",), ("text",)):
         mu, logvar = model.posterior({m: xs[m] for m in subset})
@@ -83,23 +98,29 @@ def test_mvae_objective_equals_unstacked_elbo(kind):
         targets = subset if kind == "mvae" else DIMS
         expected += sum(0.5 * (x_hat[m] - xs[m]).pow(2).sum(1).mean() for m in targets) + gaussian_kl(mu, logvar).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
-    readable = elbo(model, xs, cross_modal=kind == "mvae_cross")  # the single-model loss beside the model
-    assert readable.item() == pytest.approx(expected.item(), rel=1e-6)
-    assert loss.item() == pytest.approx(readable.item(), rel=1e-5)
     assert logs["loss_image"].item() == pytest.approx((model.decode(model.encode(xs))["image"] - xs["image"]).pow(2).mean().item(), rel=1e-5)
+    mu, logvar = model.posterior(xs)
+    assert logs["kl"].item() == pytest.approx(gaussian_kl(mu, logvar).mean().item(), rel=1e-5)
+    zero = torch.zeros(3, 5, 2)  # eps = 0: the samples are the posterior means
+    assert MODELS[kind].loss(model, xs, zero)[0].item() == pytest.approx(loss.item(), rel=1e-6)
+    eps = mvae.noise(model, 5, torch.Generator().manual_seed(0))
+    assert eps.shape == (3, 5, 2) and MODELS[kind].loss(model, xs, eps)[0].item() != pytest.approx(loss.item())
 
 
-def test_objective_rejects_unknown_model():
-    net = StackedMMAE([MVAE(DIMS, 2, (4,))])
-    with pytest.raises(ValueError, match="model must be one of"):
-        objective(net, {"image": torch.randn(1, 2, 3), "text": torch.randn(1, 2, 5)}, "vae")
+def test_the_contrastive_loss_draws_nothing_and_logs_infonce():
+    model = ContrastiveEncoders(DIMS, 2, (4,))
+    xs = {"image": torch.randn(4, 3), "text": torch.randn(4, 5)}
+    assert MODELS["contrastive"].noise(model, 4, torch.Generator()) is None
+    total, parts = MODELS["contrastive"].loss(model, xs, temperature=0.5)
+    assert parts == {"infonce": total}
+    assert total.item() == pytest.approx(info_nce_loss(model.encode_each(xs), 0.5).item())
 
 
-def test_config_rejects_bad_model_and_reference_comparator():
+def test_unknown_models_are_refused():
     with pytest.raises(ValueError, match="TrainConfig.model must be one of"):
         TrainConfig(model="vae")
-    with pytest.raises(ValueError, match="trains the MMAE only"):
-        TrainConfig(model="mvae", engine="reference")
+    with pytest.raises(ValueError, match=r"model must be one of \('mmae', 'mvae', 'mvae_cross', 'contrastive'\), got 'vae'"):
+        build_model("vae", DIMS)
 
 
 @pytest.mark.parametrize("kind", ["mvae", "contrastive"])
@@ -110,4 +131,4 @@ def test_comparators_learn_and_are_seeded(tiny_std, kind):
     column = "infonce" if kind == "contrastive" else "loss"
     assert hist[0][column].iloc[-1] < hist[0][column].iloc[0]
     np.testing.assert_array_equal(hist[1][column], hist2[1][column])
-    assert ("test_loss" in hist[0]) == (kind == "mvae")
+    assert ("test_loss" in hist[0]) == (kind == "mvae")  # the contrastive loss has no reconstruction to test

@@ -1,10 +1,11 @@
-"""The fast engine (stacked replicas) against the reference loop, seed by seed.
+"""Several seeds trained together (torch.func over the model's own code) against each seed alone.
 
 Tolerance: train losses agree to rtol 1e-5 over several epochs (only float reassociation
-differs), and so do all weights except the biases that feed a BatchNorm (and the encoders' last
-biases, cancelled by the decoders' first BatchNorm): their true gradient is zero, what is left is
-float noise that Adam rescales to lr-sized steps, so they drift differently in any two
-implementations. They shift test losses (which use BatchNorm's running means) by < 1e-2 relative.
+differs: batched matmuls against single ones), and so do all weights except the biases that
+feed a BatchNorm (and the encoders' last biases, cancelled by the decoders' first BatchNorm):
+their true gradient is zero, what is left is float noise that Adam rescales to lr-sized steps,
+so they drift differently in any two implementations. They shift test losses (which use
+BatchNorm's running means) by < 1e-2 relative.
 """
 import dataclasses
 
@@ -12,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmae.training.stacked import StackedMMAE
-from mmae.models import MMAE
+from mmae.models import MMAE, MODELS
 from mmae.training import TrainConfig, train, train_seeds
 
 CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, seed=3, device="cpu")
@@ -27,68 +27,58 @@ def null_space_bias(name: str) -> bool:
     return kind == "bias" and (index in ("0", "3") or (part == "encoders" and index == "6"))
 
 
-def test_stack_and_unstack_round_trip():
-    models = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        models.append(MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4)))
-    back = StackedMMAE(models).unstack()
-    for a, b in zip(models, back):
-        for (k, v), (k2, v2) in zip(a.state_dict().items(), b.state_dict().items()):
-            assert k == k2 and (k.endswith("num_batches_tracked") or torch.equal(v, v2))
-
-
-@pytest.mark.parametrize("fusion", ["mean", "max"])
-def test_stacked_forward_equals_each_model(fusion):
-    models = []
-    for seed in (0, 1, 2):
-        torch.manual_seed(seed)
-        models.append(MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4), fusion=fusion))
-    x = {"image": torch.randn(3, 6, 3), "text": torch.randn(3, 6, 5)}  # (S, B, d)
-    z, x_hat = StackedMMAE(models)(x)
-    for s, model in enumerate(models):
-        z_s, x_hat_s = model({m: a[s] for m, a in x.items()})
-        torch.testing.assert_close(z[s], z_s, rtol=1e-5, atol=1e-6)
-        for m in x_hat_s:
-            torch.testing.assert_close(x_hat[m][s], x_hat_s[m], rtol=1e-5, atol=1e-6)
-
-
-def test_fast_engine_matches_reference(tiny_std):
-    model_ref, h_ref = train(tiny_std, dataclasses.replace(CFG, engine="reference"), progress=False)
-    model_fast, h_fast = train(tiny_std, CFG, progress=False)
-    np.testing.assert_allclose(h_fast[TRAIN_COLS], h_ref[TRAIN_COLS], rtol=1e-5)
-    np.testing.assert_allclose(h_fast[TEST_COLS], h_ref[TEST_COLS], rtol=1e-2)
-    ref, fast = model_ref.state_dict(), model_fast.state_dict()
-    for name in ref:
-        if not (null_space_bias(name) or "running" in name or "num_batches" in name):
-            torch.testing.assert_close(fast[name], ref[name], rtol=1e-4, atol=1e-5, msg=name)
-
-
-def test_each_ensemble_replica_matches_its_own_run(tiny_std):
+@pytest.mark.parametrize("extra", [{}, {"model": "mvae"}, {"modality_dropout": 0.5}, {"fusion": "max"}])
+def test_each_seed_trained_together_matches_its_own_run(tiny_std, extra, one_thread):
+    """The models draw their noise (MVAE samples, modality dropout) from generators of their own
+    seeds, so a seed trained with others follows its run alone, noise included."""
+    cfg = dataclasses.replace(CFG, **extra)
     seeds = [3, 11, 12]
-    models, histories = train_seeds(tiny_std, CFG, seeds, progress=False)
-    assert len(models) == len(histories) == 3
-    for seed, history in zip(seeds, histories):
-        _, alone = train(tiny_std, dataclasses.replace(CFG, seed=seed, engine="reference"), progress=False)
+    models, histories = train_seeds(tiny_std, cfg, seeds, progress=False)
+    assert len(models) == len(histories) == 3 and all(not m.training for m in models)
+    for seed, model, history in zip(seeds, models, histories):
+        alone_model, alone = train(tiny_std, dataclasses.replace(cfg, seed=seed), progress=False)
         np.testing.assert_allclose(history[TRAIN_COLS], alone[TRAIN_COLS], rtol=1e-5)
         np.testing.assert_allclose(history[TEST_COLS], alone[TEST_COLS], rtol=1e-2)
-    assert not np.allclose(histories[0].loss, histories[1].loss)  # the replicas really differ
+        ref, got = alone_model.state_dict(), model.state_dict()
+        for name in ref:
+            if not (null_space_bias(name) or "running" in name):
+                torch.testing.assert_close(got[name], ref[name], rtol=1e-4, atol=1e-5, msg=name)
+    assert not np.allclose(histories[0].loss, histories[1].loss)  # the models really differ
 
 
-def test_loss_weights_are_applied_by_both_engines(tiny_std):
+def test_one_seed_is_the_plain_loop_on_the_module_itself(tiny_std, one_thread):
+    """One seed: Adam(fused) on the model's own parameters, the model's own loss, batch by batch."""
+    torch.manual_seed(CFG.seed)
+    model = MMAE(tiny_std.dims, CFG.latent_dim, CFG.hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=CFG.lr, fused=True)
+    x = {m: torch.as_tensor(a) for m, a in tiny_std.x["train"].items()}
+    order, n, first = torch.Generator().manual_seed(CFG.seed), len(tiny_std.y["train"]), []
+    perm = torch.randperm(n, generator=order)
+    for i in range(0, n, CFG.batch_size):
+        xb = {m: a[perm[i:i + CFG.batch_size]] for m, a in x.items()}
+        loss, parts = MODELS["mmae"].loss(model, xb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        first.append(parts["loss"].item() * len(xb["image"]))
+    _, history = train(tiny_std, dataclasses.replace(CFG, epochs=1), progress=False)
+    assert history.loss.iloc[0] == pytest.approx(sum(first) / n, rel=1e-6)
+
+
+def test_loss_weights_are_applied(tiny_std):
     weighted = dataclasses.replace(CFG, loss_weights={"audio": 0.1})
-    _, ref = train(tiny_std, dataclasses.replace(weighted, engine="reference"), progress=False)
-    _, fast = train(tiny_std, weighted, progress=False)
+    _, alone = train(tiny_std, weighted, progress=False)
+    _, together = train_seeds(tiny_std, weighted, [CFG.seed, 0], progress=False)
     _, plain = train(tiny_std, CFG, progress=False)
-    np.testing.assert_allclose(fast[TRAIN_COLS], ref[TRAIN_COLS], rtol=1e-5)
-    assert not np.allclose(fast.loss_audio, plain.loss_audio)
+    np.testing.assert_allclose(together[0][TRAIN_COLS], alone[TRAIN_COLS], rtol=1e-5)
+    assert not np.allclose(alone.loss_audio, plain.loss_audio)
 
 
-def test_invalid_engine_and_seeds(tiny_std):
-    with pytest.raises(ValueError, match="TrainConfig.engine must be 'stacked' or 'reference', got 'jit'"):
-        TrainConfig(engine="jit")
+def test_invalid_seeds(tiny_std):
     with pytest.raises(ValueError, match=r"seeds must hold at least one seed, got \[\]"):
         train_seeds(tiny_std, CFG, [])
+    with pytest.raises(TypeError, match="engine"):
+        TrainConfig(engine="stacked")  # one trainer: the engine is gone
 
 
 def test_benchmark_runs_tiny_and_writes_its_record(capsys, tmp_path):
@@ -98,17 +88,18 @@ def test_benchmark_runs_tiny_and_writes_its_record(capsys, tmp_path):
 
     main(["--tiny", "--seeds", "2", "--no-compile", "--out", str(tmp_path / "b.json")])
     out = capsys.readouterr().out
-    for line in ("plain loop, Adam ", "plain loop, Adam(fused=True)", "stacked engine, 1 seed", "stacked engine, 2 seeds",
+    for line in ("former stacked engine, 1 seed", "trainer, 1 seed", "former stacked engine, 2 seeds", "trainer, 2 seeds (torch.func)",
                  "GFLOP per model-epoch", "torch.compile: not requested (--no-compile)", "overhead_us"):
         assert line in out
     rec = results.load(tmp_path / "b.json")
     assert rec["kind"] == "train" and rec["command"] == "python -m mmae.bench --tiny --seeds 2 --no-compile --out " + str(tmp_path / "b.json")
     assert rec["machine"]["versions"]["torch"] == torch.__version__ and rec["date"].endswith("+00:00")
     t = results.table(rec)
-    assert list(t.index) == ["plain loop, Adam", "plain loop, Adam(fused=True)", "stacked engine, 1 seed", "stacked engine, 2 seeds"]
-    assert t.loc["plain loop, Adam", "speedup"] == 1.0 and t["models"].tolist() == [1, 1, 1, 2]
+    assert list(t.index) == ["former stacked engine, 1 seed", "trainer, 1 seed", "former stacked engine, 2 seeds",
+                             "trainer, 2 seeds (torch.func)"]
+    assert t.loc["former stacked engine, 1 seed", "speedup"] == 1.0 and t["models"].tolist() == [1, 1, 2, 2]
     info = rec["info"]  # step time = epoch time / steps; overhead = step time - matmuls at the measured peak
-    row = t.loc["stacked engine, 2 seeds"]
+    row = t.loc["trainer, 2 seeds (torch.func)"]
     assert row.step_us == pytest.approx(row.s_per_epoch / info["steps_per_epoch"] * 1e6)
     assert row.overhead_us == pytest.approx(row.step_us - 2 * info["gflop_per_model_epoch"] / info["steps_per_epoch"]
                                             / info["matmul_peak_gflops"] * 1e6)
@@ -138,15 +129,12 @@ def test_the_committed_benchmark_results_load():
 
 def test_alignment_penalty_is_eq1_by_hand():
     """align * sum_m ||E_m(x_m) - z||^2 (mean over rows) added to Eq. (3), z the mean encoding."""
-    from mmae.training.stacked import objective
-
     torch.manual_seed(0)
     model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4)).eval()
-    x = {"image": torch.randn(1, 6, 3), "text": torch.randn(1, 6, 5)}
-    net = StackedMMAE([model]).eval()
-    plain, _ = objective(net, x)
-    loss, logs = objective(net, x, align=0.5)
-    xs = {m: a[0] for m, a in x.items()}
+    xs = {"image": torch.randn(6, 3), "text": torch.randn(6, 5)}
+    plain, parts = MODELS["mmae"].loss(model, xs)
+    assert "align" not in parts
+    loss, logs = MODELS["mmae"].loss(model, xs, align=0.5)
     h = model.encode_each(xs)
     z = (h["image"] + h["text"]) / 2
     penalty = sum((h[m] - z).pow(2).sum(1).mean() for m in h)
@@ -154,18 +142,22 @@ def test_alignment_penalty_is_eq1_by_hand():
     assert loss.item() == pytest.approx(plain.item() + 0.5 * penalty.item(), rel=1e-5)
 
 
-def test_modality_dropout_keeps_one_modality_and_only_in_training():
-    from mmae.training.stacked import objective
+def test_modality_dropout_keeps_the_largest_draw_and_only_with_noise():
+    from mmae.models import mmae
 
     torch.manual_seed(0)
-    model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4))
-    x = {"image": torch.randn(1, 6, 3), "text": torch.randn(1, 6, 5)}
-    net = StackedMMAE([model])
-    assert objective(net.eval(), x, dropout=0.9)[0].item() == pytest.approx(objective(net.eval(), x)[0].item())
-    net.train()
-    a = objective(net, x, dropout=0.9999, noise=torch.Generator().manual_seed(1))[0]
-    b = objective(net, x, noise=torch.Generator().manual_seed(1))[0]
-    assert torch.isfinite(a).all() and a.item() != pytest.approx(b.item())  # z from one modality per row
+    model = MMAE({"image": 3, "text": 5}, latent_dim=2, hidden=(4, 4)).eval()
+    xs = {"image": torch.randn(6, 3), "text": torch.randn(6, 5)}
+    assert mmae.noise(model, 6, torch.Generator()) is None  # dropout off: nothing drawn
+    u = mmae.noise(model, 6, torch.Generator().manual_seed(1), modality_dropout=0.5)
+    assert u.shape == (2, 6)
+    full = MODELS["mmae"].loss(model, xs)[0]
+    assert MODELS["mmae"].loss(model, xs, torch.zeros(2, 6), modality_dropout=0.5)[0].item() == pytest.approx(full.item())
+    only_text = torch.tensor([[0.1] * 6, [0.2] * 6])  # every draw below 0.5: the largest (text) stays alone
+    h = model.encode_each(xs)
+    x_hat = model.decode(h["text"])
+    expected = sum(torch.nn.functional.mse_loss(x_hat[m], xs[m]) for m in xs)
+    assert MODELS["mmae"].loss(model, xs, only_text, modality_dropout=0.5)[0].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -176,7 +168,7 @@ def test_modality_dropout_keeps_one_modality_and_only_in_training():
 def test_dropout_and_align_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(CFG, **{field: value})
-    with pytest.raises(ValueError, match="apply to the MMAE with fusion='mean'"):
+    with pytest.raises(ValueError, match="apply to the MMAE with fusion='mean', got model='mmae', fusion='max'"):
         dataclasses.replace(CFG, fusion="max", align=0.1)
 
 
@@ -199,18 +191,15 @@ def test_a_grid_trained_as_replicas_equals_each_value_trained_alone(tiny_std, mo
     col = "infonce" if model == "contrastive" else "loss"
     for value, h in zip(grid, hist):
         _, alone = train_seeds(tiny_std, dataclasses.replace(cfg, **{field: value}), [3], progress=False)
-        if model == "mvae":  # its noise is drawn for all replicas at once: the draws differ, not the objective
-            assert np.isfinite(h[col]).all()
-            continue
         np.testing.assert_allclose(h[col], alone[0][col], rtol=1e-5)
     assert not np.allclose(hist[0][col], hist[1][col])  # each replica trained with its own value
 
 
 def test_per_replica_values_are_checked(tiny_std):
-    with pytest.raises(ValueError, match=r"values\['temperature'\] must hold one value per replica \(2\), got 1"):
+    with pytest.raises(ValueError, match=r"values\['temperature'\] must hold one value per model \(2\), got \[0.1\]"):
         train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
                     values={"temperature": [0.1]})
-    with pytest.raises(ValueError, match="values: 'lr' cannot differ between replicas"):
+    with pytest.raises(ValueError, match=r"values: 'lr' cannot differ between the models of one mmae run; expected any of \('modality_dropout', 'align'\)"):
         train_seeds(tiny_std, CFG, [0, 1], progress=False, values={"lr": [0.1, 0.2]})
     with pytest.raises(ValueError, match="temperature"):
         train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
@@ -252,7 +241,7 @@ def test_non_finite_weights_are_caught_at_the_end(tiny_std, monkeypatch, one_thr
 def test_the_compiled_step_trains_as_the_eager_one(tiny_std):
     """torch.compile of the training step (CUDA graphs on a GPU; inductor on this CPU) follows the
     eager trajectory, the last partial batch included (168 rows, batch 32: a last batch of 8), to
-    the tolerances of the stacked-against-reference tests above: train losses to 1e-5, weights to
+    the tolerances of the seeds-together-against-alone tests above: train losses to 1e-5, weights to
     1e-4, test losses to 1 % (the biases that feed a batch norm drift in any two implementations)."""
     cfg = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
     eager, h_eager = train_seeds(tiny_std, cfg, [0, 1], False)
@@ -264,7 +253,5 @@ def test_the_compiled_step_trains_as_the_eager_one(tiny_std):
         for (name, p), q in zip(a.named_parameters(), b.parameters()):
             if name.endswith("weight"):
                 np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), atol=1e-4, err_msg=name)
-    with pytest.raises(ValueError, match="TrainConfig.compile applies to engine='stacked', got engine='reference'"):
-        TrainConfig(compile=True, engine="reference")
     with pytest.raises(ValueError, match="TrainConfig.compile must be True or False, got 1"):
         TrainConfig(compile=1)

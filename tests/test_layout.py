@@ -47,7 +47,7 @@ def test_the_zoo_is_kept_across_a_figure_change(package, tiny_std, tmp_path, cap
     (package / "report" / "findings.py").write_text((package / "report" / "findings.py").read_text() + "\n#\n")
     again = load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path, progress=False)
     assert "Loaded mmae_z4.pt" in capsys.readouterr().out and again.key == first.key
-    (package / "training" / "stacked.py").write_text((package / "training" / "stacked.py").read_text() + "\n#\n")
+    (package / "training" / "loop.py").write_text((package / "training" / "loop.py").read_text() + "\n#\n")
     load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path, progress=False)
     assert "trained with other code, data or parameters" in capsys.readouterr().out
 

@@ -103,9 +103,8 @@ def test_config_validation(field, value, message):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize("engine", ["stacked", "reference"])
-def test_loss_weights_must_name_modalities_of_the_data(tiny_std, engine):
-    cfg = dataclasses.replace(CFG, engine=engine, loss_weights={"audio": 0.5, "vision": 1.0})
+def test_loss_weights_must_name_modalities_of_the_data(tiny_std):
+    cfg = dataclasses.replace(CFG, loss_weights={"audio": 0.5, "vision": 1.0})
     with pytest.raises(ValueError, match=r"TrainConfig.loss_weights names \['vision'\], which are not modalities "
                                          r"of the data \('image', 'audio', 'text'\)"):
         train(tiny_std, cfg, progress=False)
@@ -118,18 +117,16 @@ def with_nan(features, split="train", modality="audio", row=5):
     return dataclasses.replace(features, x=x)
 
 
-@pytest.mark.parametrize("engine", ["stacked", "reference"])
-def test_nan_in_the_features_stops_training(tiny_std, engine, tmp_path, one_thread):
-    cfg = dataclasses.replace(CFG, engine=engine)
+def test_nan_in_the_features_stops_training(tiny_std, tmp_path, one_thread):
+    cfg = CFG
     with pytest.raises(FloatingPointError, match=r"mmae training loss is nan at epoch 1, batch \d of 6 \(seed 7\): "
                                                  r".*non-finite values \(audio: 1\): remove or impute them"):
         load_or_train(with_nan(tiny_std), cfg, tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == []  # no checkpoint, no latents, no resume state
 
 
-@pytest.mark.parametrize("engine", ["stacked", "reference"])
-def test_divergence_stops_training_and_caches_nothing(tiny_std, engine, tmp_path, one_thread):
-    cfg = dataclasses.replace(CFG, engine=engine, lr=1e10)  # Adam's first step makes the weights ~1e10
+def test_divergence_stops_training_and_caches_nothing(tiny_std, tmp_path, one_thread):
+    cfg = dataclasses.replace(CFG, lr=1e10)  # Adam's first step makes the weights ~1e10
     with pytest.raises(FloatingPointError, match=r"mmae training loss is (nan|inf) at epoch 1, batch \d of 6 "
                                                  r"\(seed 7\): training stopped and nothing is saved. "
                                                  r"Try a lower lr \(now 1e\+10\)."):

@@ -1,10 +1,11 @@
-"""Training speed, side by side on the same data in one run: the plain PyTorch loop (with the
-default Adam, with ``Adam(fused=True)``, and compiled with ``torch.compile`` where it works), the
-project's stacked engine for one seed, and S seeds trained together.
+"""Training speed, side by side on the same data in one run: the trainer (:mod:`mmae.training`)
+for one seed (the module itself, fused Adam) and for S seeds together (``torch.func.vmap`` over
+the same module), each also under ``torch.compile`` where it works, beside the former stacked
+engine (:mod:`mmae.bench.stacked`) at 1 and S seeds.
 
 Every trainer runs the same epochs on the train split only (no test pass), so the rows compare
 like with like. Reported per trainer: the median seconds per epoch after the warm-up epochs, the
-models trained, model-epochs per second against the plain loop with the default Adam, the share
+models trained, model-epochs per second against the former engine's one seed, the share
 of this machine's measured fp32 matmul peak that the training FLOPs represent, and the per-step
 overhead: the time of one optimizer step minus the time its matmuls would take at that peak.
 """
@@ -20,8 +21,9 @@ import torch
 from mmae.data import Features, standardize
 from mmae.data.synthetic import make_synthetic
 from mmae.device import pick_device
-from mmae.models import MMAE, reconstruction_loss
-from mmae.training import TrainConfig, train, train_seeds
+from mmae.bench import stacked
+from mmae.models import MMAE
+from mmae.training import TrainConfig, train_seeds
 
 
 def sync(device: torch.device) -> None:
@@ -49,35 +51,6 @@ def epoch_gflop(dims: dict[str, int], cfg: TrainConfig, n_rows: int) -> float:
     return 3 * 2 * macs * n_rows / 1e9
 
 
-def plain_loop(features: Features, cfg: TrainConfig, fused: bool = False, compiled: bool = False) -> list[float]:
-    """The paper's MMAE trained by the plainest loop (nanoGPT's manner): seconds of every epoch.
-
-    ``fused`` uses ``Adam(fused=True)``; ``compiled`` wraps the model in ``torch.compile``
-    (``mode="reduce-overhead"``, i.e. CUDA graphs, on a GPU; inductor's default on a CPU); the
-    compilation happens in the first epoch.
-    """
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model = MMAE(features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused or None)
-    step_model = torch.compile(model, mode="reduce-overhead" if device.type == "cuda" else "default") if compiled else model
-    x = {m: torch.as_tensor(a, device=device) for m, a in features.x["train"].items()}
-    n, order, seconds = len(features.y["train"]), torch.Generator().manual_seed(cfg.seed), []
-    for _ in range(cfg.epochs):
-        sync(device)
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=order).to(device)
-        for i in range(0, n, cfg.batch_size):
-            xb = {m: a[perm[i:i + cfg.batch_size]] for m, a in x.items()}
-            loss = reconstruction_loss(xb, step_model(xb)[1])[0]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        sync(device)
-        seconds.append(time.perf_counter() - t0)
-    return seconds
-
-
 def compile_works(device: torch.device) -> str | None:
     """None when ``torch.compile`` runs a tiny module here, else why not (one line)."""
     try:
@@ -98,7 +71,7 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
         ``fraction_of_peak``, ``step_us`` and ``overhead_us``.
     info : dict
         The device, the data's size, GFLOP per model-epoch, the measured matmul peak, what
-        ``torch.compile`` said when it could not run, and the seeds' cost against one seed.
+        ``torch.compile`` said when it could not run, and the number of seeds.
     """
     x, y = make_synthetic(0, *((20, 5, 40) if tiny else (500, 100, 3859)))
     full = standardize(Features(x, y, "synthetic", True))
@@ -107,15 +80,23 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
     cfg = TrainConfig(epochs=warmup + epochs, device=device)
     dev = pick_device(device)
     why_not = compile_works(dev) if compiled else "not requested (--no-compile)"
-    runs = {"plain loop, Adam": lambda: [plain_loop(features, cfg)],
-            "plain loop, Adam(fused=True)": lambda: [plain_loop(features, cfg, fused=True)]}
+    x = {m: torch.as_tensor(a, device=dev) for m, a in features.x["train"].items()}
+
+    def former(S):
+        torch.manual_seed(0)
+        return lambda: [stacked.train_seconds(x, [MMAE(features.dims) for _ in range(S)], list(range(S)), cfg)] * S
+
+    def trainer(S, compile_=False):
+        c = dataclasses.replace(cfg, compile=compile_)
+        return lambda: [list(h.seconds) for h in train_seeds(features, c, list(range(S)), False)[1]]
+
+    runs = {"former stacked engine, 1 seed": former(1), "trainer, 1 seed": trainer(1)}
     if why_not is None:
-        runs["plain loop, fused Adam, torch.compile"] = lambda: [plain_loop(features, cfg, True, True)]
-    runs["stacked engine, 1 seed"] = lambda: [list(train(features, cfg, False)[1].seconds)]
+        runs["trainer, 1 seed, torch.compile"] = trainer(1, True)
+    runs[f"former stacked engine, {seeds} seeds"] = former(seeds)
+    runs[f"trainer, {seeds} seeds (torch.func)"] = trainer(seeds)
     if why_not is None:
-        compiled_cfg = dataclasses.replace(cfg, compile=True)
-        runs["stacked engine, 1 seed, torch.compile"] = lambda: [list(train(features, compiled_cfg, False)[1].seconds)]
-    runs[f"stacked engine, {seeds} seeds"] = lambda: [list(h.seconds) for h in train_seeds(features, cfg, list(range(seeds)), False)[1]]
+        runs[f"trainer, {seeds} seeds, torch.compile"] = trainer(seeds, True)
     peak, flop = matmul_peak(dev), epoch_gflop(features.dims, cfg, n)
     steps = -(-n // cfg.batch_size)
     rows = []
@@ -124,7 +105,7 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
         rows.append({"trainer": name, "models": len(seconds), "s_per_epoch": float(np.median(seconds[0][warmup:])),
                      "first_epoch_s": float(seconds[0][0])})
     table = pd.DataFrame(rows).set_index("trainer")
-    ref = table["s_per_epoch"].iloc[0]
+    ref = table["s_per_epoch"].iloc[0]  # the former engine, one seed
     table["speedup"] = ref * table.models / table.s_per_epoch
     table["fraction_of_peak"] = flop * table.models / table.s_per_epoch / peak
     table["step_us"] = table.s_per_epoch / steps * 1e6
@@ -132,7 +113,7 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
     info = {"device": str(dev), "rows": n, "batch_size": cfg.batch_size, "steps_per_epoch": steps,
             "epochs_measured": epochs, "warmup_epochs": warmup, "gflop_per_model_epoch": flop,
             "matmul_peak_gflops": peak, "torch_compile": why_not or "used",
-            "seeds_vs_one": float(table.s_per_epoch.iloc[-1] / table.loc["stacked engine, 1 seed", "s_per_epoch"])}
+            "seeds": seeds}
     return table, info
 
 
@@ -146,6 +127,6 @@ def report(table: pd.DataFrame, info: dict) -> str:
             f"{info['gflop_per_model_epoch']:.1f} GFLOP per model-epoch; measured matmul peak "
             f"{info['matmul_peak_gflops']:.0f} GFLOP/s on {info['device']}; torch.compile: {info['torch_compile']}\n\n"
             + table.to_string(formatters=FORMATS)
-            + f"\n\nthe last row takes {info['seeds_vs_one']:.2f}x the time of the stacked engine's one seed; speedup counts model-epochs "
-              "per second against the plain loop with the default Adam; overhead = step time minus its matmuls at peak")
+            + "\n\nspeedup counts model-epochs per second against the former stacked engine's one seed; "
+              "overhead = step time minus its matmuls at peak")
 

@@ -1,28 +1,56 @@
 """The models: the paper's MMAE and the comparators built from the same MLPs, each with its loss.
 
 ================  =====================================================================
-``mmae``          :class:`MMAE` and Eq. (3), :func:`reconstruction_loss` (the paper)
-``mvae``          :class:`MVAE`, a product-of-experts VAE, and its :func:`elbo` (Wu & Goodman 2018)
-``contrastive``   :class:`ContrastiveEncoders` and :func:`info_nce_loss` (CLIP, van den Oord 2018)
+``mmae``          :class:`MMAE` and its loss, Eq. (3) (the paper)
+``mvae``          :class:`MVAE`, a product-of-experts VAE, and its ELBO (Wu & Goodman 2018)
+``contrastive``   :class:`ContrastiveEncoders` and InfoNCE (CLIP, van den Oord 2018)
 ``mlp``           the shared MLP, per-modality encoders/decoders, the masked mean over modalities
 ================  =====================================================================
+
+Each model's module holds ``loss(model, x, noise=None, **knobs) -> (total, parts)``, what training
+minimises, and ``noise(model, n, generator, **knobs)``, the random draws one step of that loss
+takes (None when it takes none): :mod:`mmae.training` calls both and knows no model by name.
+:data:`MODELS` is the one list of the models by name.
 """
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
+from mmae.models import contrastive, mmae, mvae
 from mmae.models.contrastive import ContrastiveEncoders, info_nce_loss
 from mmae.models.mlp import masked_mean, mlp
 from mmae.models.mmae import FUSIONS, MMAE, reconstruction_loss
-from mmae.models.mvae import MVAE, elbo, gaussian_kl, product_of_experts
+from mmae.models.mvae import MVAE, gaussian_kl, product_of_experts
 
-# training objective -> model class ("mvae_cross": the MVAE with a cross-modal ELBO)
-MODELS = {"mmae": MMAE, "mvae": MVAE, "mvae_cross": MVAE, "contrastive": ContrastiveEncoders}
+
+@dataclass(frozen=True)
+class Trainable:
+    """A model class, the loss that trains it, the draws that loss takes, and the names of its
+    knobs (the :class:`mmae.training.TrainConfig` fields passed to the loss as keywords)."""
+
+    cls: type
+    loss: Callable
+    noise: Callable
+    knobs: tuple[str, ...] = field(default=())
+
+
+MODELS = {
+    "mmae": Trainable(MMAE, mmae.loss, mmae.noise, ("loss_weights", "modality_dropout", "align")),
+    "mvae": Trainable(MVAE, mvae.loss, mvae.noise, ("beta",)),
+    "mvae_cross": Trainable(MVAE, partial(mvae.loss, cross_modal=True), mvae.noise, ("beta",)),
+    "contrastive": Trainable(ContrastiveEncoders, contrastive.loss, contrastive.noise, ("temperature",)),
+}
+"""Every model by name: ``"mvae_cross"`` is the MVAE trained with the cross-modal ELBO."""
 
 
 def build_model(name: str, dims: dict[str, int], latent_dim: int = 128, hidden: tuple[int, ...] = (128, 128),
                 fusion: str = "mean"):
-    """A freshly initialised model for the objective ``name`` (from the global torch seed)."""
-    if name == "mmae":
-        return MMAE(dims, latent_dim, hidden, fusion)
-    return MODELS[name](dims, latent_dim, hidden)
+    """A freshly initialised model ``name`` of :data:`MODELS` (from the global torch seed)."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {tuple(MODELS)}, got {name!r}")
+    extra = {"fusion": fusion} if MODELS[name].cls is MMAE else {}
+    return MODELS[name].cls(dims, latent_dim, hidden, **extra)
 
 
-__all__ = ["MMAE", "MVAE", "ContrastiveEncoders", "MODELS", "FUSIONS", "build_model", "reconstruction_loss",
-           "elbo", "gaussian_kl", "product_of_experts", "info_nce_loss", "mlp", "masked_mean"]
+__all__ = ["MMAE", "MVAE", "ContrastiveEncoders", "MODELS", "Trainable", "FUSIONS", "build_model",
+           "reconstruction_loss", "gaussian_kl", "product_of_experts", "info_nce_loss", "mlp", "masked_mean"]

@@ -50,3 +50,17 @@ class ContrastiveEncoders(nn.Module):
     def encode(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
         h = torch.stack(list(self.encode_each(x).values()))             # (M, n, L)
         return masked_mean(h, stack_mask(mask, x))
+
+
+def loss(model: ContrastiveEncoders, x: dict[str, Tensor], noise=None, *, temperature=0.1
+         ) -> tuple[Tensor, dict[str, Tensor]]:
+    """The contrastive model's training loss on a batch ``x`` (B, d_m): :func:`info_nce_loss` of
+    its unit embeddings at ``temperature``. ``noise`` is unused (the loss draws nothing). Returns
+    the scalar and what to log, ``infonce``."""
+    total = info_nce_loss(model.encode_each(x), temperature)
+    return total, {"infonce": total}
+
+
+def noise(model, n, generator, **_) -> None:
+    """The contrastive loss draws nothing."""
+    return None

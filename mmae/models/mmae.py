@@ -1,4 +1,9 @@
-"""The paper's Multimodal Autoencoder (MMAE), Sec. IV-B/IV-C, and its loss, Eq. (3)."""
+"""The paper's Multimodal Autoencoder (MMAE), Sec. IV-B/IV-C, and its loss, Eq. (3).
+
+:func:`loss` is what training minimises (:mod:`mmae.training` calls it for one model, or under
+``torch.func.vmap`` for several seeds at once): Eq. (3), and two optional extensions the paper
+does not use, modality dropout and the alignment penalty of a literal reading of Eq. (1).
+"""
 from __future__ import annotations
 
 import torch
@@ -84,5 +89,66 @@ def reconstruction_loss(x: dict[str, Tensor], x_hat: dict[str, Tensor],
         The unweighted MSE of each modality in ``x``.
     """
     per = {m: nn.functional.mse_loss(x_hat[m], x[m]) for m in x}
-    total = sum((weights or {}).get(m, 1.0) * v for m, v in per.items())
-    return total, per
+    if not weights:  # the paper's unweighted sum (no multiplications by 1: a CPU step is mostly op overhead)
+        return sum(per.values()), per
+    return sum(weights.get(m, 1.0) * v for m, v in per.items()), per
+
+
+def loss(model: MMAE, x: dict[str, Tensor], noise: Tensor | None = None, *, loss_weights=None,
+         modality_dropout=0.0, align=0.0) -> tuple[Tensor, dict[str, Tensor]]:
+    """The MMAE's training loss on a batch ``x`` (Eq. (3) by default).
+
+    Parameters
+    ----------
+    model : MMAE
+    x : dict of str to Tensor
+        (B, d_m) features of every modality of the model.
+    noise : Tensor, optional
+        (M, B) uniform draws (:func:`noise`) for modality dropout; None: no dropout (evaluation).
+    loss_weights : dict of str to float, optional
+        Rescale the terms of Eq. (3) (default all 1).
+    modality_dropout : float
+        Each modality's encoding leaves a row's fused mean with this probability when ``noise`` is
+        given (the largest draw's modality always stays), so the decoders learn from the z of any
+        subset of modalities. Needs ``fusion="mean"``.
+    align : float
+        > 0 adds ``align * sum_m ||E_m(x_m) - z||^2`` (mean over rows), the literal reading of
+        Eq. (1), z = E_m(x_m) for every m.
+
+    Returns
+    -------
+    total : Tensor
+        The scalar to minimise.
+    parts : dict of str to Tensor
+        What to log: ``loss`` (the unweighted Eq. (3)), ``loss_{m}`` (each MSE), ``align`` (the
+        penalty, when on).
+    """
+    if noise is None and not _on(align):
+        x_hat = model(x)[1]
+        hs = None
+    else:
+        hs = torch.stack(list(model.encode_each(x).values()))            # (M, B, L)
+        keep = None
+        if noise is not None:  # the modality of a row's largest draw always stays
+            keep = (noise >= modality_dropout) | (noise == noise.amax(0, keepdim=True))
+        z = masked_mean(hs, keep)
+        x_hat = model.decode(z)
+    total, per = reconstruction_loss(x, x_hat, loss_weights)
+    parts = {"loss": total if not loss_weights else sum(per.values()), **{f"loss_{m}": v for m, v in per.items()}}
+    if hs is not None and _on(align):
+        penalty = (hs - z).pow(2).sum(-1).mean(-1).sum(0)
+        total, parts["align"] = total + align * penalty, penalty
+    return total, parts
+
+
+def noise(model: MMAE, n: int, generator: torch.Generator, *, modality_dropout=0.0, **_) -> Tensor | None:
+    """The draws one training step of :func:`loss` takes for ``n`` rows: (M, n) uniforms when
+    modality dropout is on, else None."""
+    if not _on(modality_dropout):
+        return None
+    return torch.rand(len(model.dims), n, generator=generator)
+
+
+def _on(value) -> bool:
+    """Whether a knob is on: a float > 0, or a tensor (one value per replica of a grid)."""
+    return isinstance(value, Tensor) or value > 0

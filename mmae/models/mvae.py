@@ -2,9 +2,7 @@
 Models for Scalable Weakly-Supervised Learning", NeurIPS 2018), and its ELBO.
 
 The MMAE's MLPs, widths and latent size (:mod:`mmae.models.mlp`), so it differs from the MMAE only
-in the objective. :func:`elbo` is the readable single-model loss; the fast engine
-(:func:`mmae.training.stacked.objective`) computes the same for S stacked replicas at once and is
-tested against it.
+in the objective. :func:`loss` is what training minimises.
 """
 from __future__ import annotations
 
@@ -62,20 +60,36 @@ class MVAE(nn.Module):
         return {m: dec(z) for m, dec in self.decoders.items()}
 
 
-def elbo(model: MVAE, x: dict[str, Tensor], beta: float = 1.0, cross_modal: bool = False) -> Tensor:
-    """The negative ELBO Wu & Goodman train on, with the posterior mean as z (eval mode): for the
-    joint posterior and for each single modality's, half the squared error summed over features
-    (a unit-variance Gaussian likelihood) of the modalities that posterior observed, plus ``beta``
-    times the KL to N(0, I), averaged over rows and summed over the posteriors.
+def loss(model: MVAE, x: dict[str, Tensor], noise: Tensor | None = None, *, beta=1.0,
+         cross_modal: bool = False) -> tuple[Tensor, dict[str, Tensor]]:
+    """Wu & Goodman's sub-sampled training loss on a batch ``x`` (B, d_m): the negative ELBO of the
+    joint posterior and of each single modality's, each reconstructing the modalities it observed,
+    with a unit-variance Gaussian likelihood (half the squared error summed over features) and
+    ``beta`` times the KL to N(0, I), averaged over rows and summed over the posteriors.
 
-    ``cross_modal`` makes every posterior decode *every* modality (JMVAE / MMVAE style).
+    ``cross_modal`` makes every posterior decode *every* modality (in the manner of JMVAE / MMVAE):
+    a signal for predicting one modality from another that Eq. (3) never gives the MMAE.
+    ``noise`` (M + 1, B, latent_dim) standard normals (:func:`noise`) reparameterise the samples
+    z = mu + sigma * eps of the joint and each single posterior; None decodes the posterior means
+    (evaluation). Returns the scalar to minimise and what to log: ``loss`` and ``loss_{m}``, the
+    MSEs of the joint reconstruction, and ``kl``, the joint posterior's KL.
     """
     names = list(x)
-    total = 0.0
-    for subset in (tuple(names), *((m,) for m in names)):
-        mu, logvar = model.posterior({m: x[m] for m in subset})
-        x_hat = model.decode(mu)
-        targets = names if cross_modal else subset
-        total = total + sum(0.5 * (x_hat[m] - x[m]).pow(2).sum(1).mean() for m in targets)
-        total = total + beta * gaussian_kl(mu, logvar).mean()
-    return total
+    present = torch.cat([torch.ones(1, len(names)), torch.eye(len(names))]).bool()    # (K, M): joint, each one
+    mu, logvar = torch.stack([model.encoders[m](x[m]) for m in names]).chunk(2, -1)   # (M, B, L): each encoded once
+    mu_k, logvar_k = product_of_experts(mu[:, None], logvar[:, None], present.T[:, :, None].to(mu.device))
+    z = mu_k if noise is None else mu_k + torch.exp(0.5 * logvar_k) * noise          # (K, B, L)
+    K, B = present.shape[0], mu.shape[1]
+    x_hat = model.decode(z.reshape(K * B, -1))          # the K samples as one batch (BatchNorm over K * B rows)
+    sq = torch.stack([(x_hat[m].view(K, B, -1) - x[m]).pow(2).sum(-1).mean(-1) for m in names], -1)  # (K, M)
+    kl = gaussian_kl(mu_k, logvar_k).mean(-1)                                          # (K,)
+    observed = torch.ones_like(sq) if cross_modal else present.to(sq)
+    total = (0.5 * sq * observed).sum() + (beta * kl).sum()
+    per = {m: sq[0, i] / x[m].shape[-1] for i, m in enumerate(names)}                # the joint MSEs
+    return total, {"loss": sum(per.values()), **{f"loss_{m}": v for m, v in per.items()}, "kl": kl[0]}
+
+
+def noise(model: MVAE, n: int, generator: torch.Generator, **_) -> Tensor:
+    """The draws one training step of :func:`loss` takes for ``n`` rows: (M + 1, n, latent_dim)
+    standard normals, one sample for the joint posterior and one for each single modality's."""
+    return torch.randn(len(model.dims) + 1, n, model.latent_dim, generator=generator)

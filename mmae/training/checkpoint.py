@@ -23,7 +23,9 @@ so a killed run continues where it stopped; a failed one (non-finite loss) leave
 """
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+import pickle
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -36,20 +38,10 @@ from mmae.data import Features, sha256_file
 from mmae.device import pick_device
 from mmae.models import MODELS
 from mmae.training.config import TrainConfig
-from mmae.training.loop import encode, train, train_seeds
+from mmae.training.loop import encode, run_id, train, train_seeds
 from mmae.training.resume import one_line
 
 FORMAT = "mmae-checkpoint/2"
-
-
-def run_params(cfg: TrainConfig) -> dict:
-    """The parameters that define a run (the device type included: results differ by device)."""
-    return asdict(cfg) | {"device": pick_device(cfg.device).type}
-
-
-def run_id(features: Features, cfg: TrainConfig, seeds: list[int]) -> str:
-    """The run key of ``cfg`` trained with ``seeds`` on ``features``."""
-    return run_key(features.fingerprint(), run_params(cfg) | {"seeds": list(seeds)})
 
 
 def save_checkpoint(path: str | Path, models: list, histories: list[pd.DataFrame], cfg: TrainConfig,
@@ -76,7 +68,7 @@ def load_checkpoint(path: str | Path, device: str = "auto") -> tuple[list, dict]
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     models = []
     for state in ckpt["state_dicts"]:
-        model = MODELS[ckpt["model"]](**ckpt["model_config"])
+        model = MODELS[ckpt["model"]].cls(**ckpt["model_config"])
         model.load_state_dict(state)
         models.append(model.to(pick_device(device)).eval())
     return models, ckpt
@@ -89,23 +81,13 @@ def _cached(path: Path, device: str, key: str) -> tuple[list, dict] | None:
         return None
     try:
         models, ckpt = load_checkpoint(path, device)
-    except Exception as e:  # truncated, garbled, not a checkpoint: train again rather than crash
-        print(f"{display_path(path)} is unreadable ({one_line(e)}): training again.")
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, pickle.UnpicklingError) as e:
+        warnings.warn(f"{display_path(path)} is unreadable ({one_line(e)}): training again.", stacklevel=3)
         return None
     if ckpt.get("key") != key:
         print(f"{path.name} was trained with other code, data or parameters: training again.")
         return None
     return models, ckpt
-
-
-def fit(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, **resume) -> tuple[list, list]:
-    """Train one model per seed: one seed with ``cfg.engine="reference"`` runs the plain loop,
-    anything else the stacked engine, all seeds together. ``resume``: ``resume_path``,
-    ``save_every``, ``key`` of :func:`mmae.training.train_seeds`."""
-    if cfg.engine == "reference" and len(seeds) == 1:
-        model, history = train(features, replace(cfg, seed=seeds[0]), progress, **resume)
-        return [model], [history]
-    return train_seeds(features, cfg, list(seeds), progress, **resume)
 
 
 def resume_path_of(path: str | Path) -> Path:
@@ -117,7 +99,7 @@ def load_or_train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], 
                         progress: bool = True, resume: bool = True, save_every: int = 10
                         ) -> tuple[list, list[pd.DataFrame]]:
     """The models at ``path`` when their run key matches (this code, these data, ``cfg`` and
-    ``seeds``), else trained with :func:`fit` and saved there.
+    ``seeds``), else trained with :func:`mmae.training.train_seeds` and saved there.
 
     An unreadable checkpoint is reported and trained again. With ``resume``, training keeps a
     resume state every ``save_every`` epochs (:func:`resume_path_of`) and continues from one of
@@ -131,7 +113,8 @@ def load_or_train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], 
         print(f"Loaded {path.name}: trained by this code on these data with these parameters.")
         return cached[0], [pd.DataFrame(h) for h in cached[1]["histories"]]
     resume_path = resume_path_of(path) if resume else None
-    models, histories = fit(features, cfg, seeds, progress, resume_path=resume_path, save_every=save_every, key=key)
+    models, histories = train_seeds(features, cfg, list(seeds), progress, resume_path=resume_path,
+                                    save_every=save_every, key=key)
     save_checkpoint(path, models, histories, cfg, seeds, features)
     if resume_path is not None:
         resume_path.unlink(missing_ok=True)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from mmae.device import pick_device
 from mmae.models import MODELS
 
 
@@ -16,7 +17,7 @@ class TrainConfig:
     Frozen and validated at construction: derive another with :func:`dataclasses.replace`.
     Architecture: ``latent_dim``, ``hidden``, ``fusion``, ``model``. Objective: ``loss_weights``,
     ``beta``, ``temperature``, ``modality_dropout``, ``align``. Optimisation: ``epochs``,
-    ``batch_size``, ``lr``, ``seed``. Runtime: ``device``, ``engine``, ``compile``.
+    ``batch_size``, ``lr``, ``seed``. Runtime: ``device``, ``compile``.
     """
 
     latent_dim: int = 128
@@ -28,13 +29,12 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     loss_weights: dict[str, float] | None = field(default=None)
-    engine: str = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop)
     model: str = "mmae"  # or a comparator of mmae.models: "mvae", "mvae_cross", "contrastive"
     beta: float = 1.0  # weight of the MVAE's KL term
     temperature: float = 0.1  # InfoNCE temperature of the contrastive model
     modality_dropout: float = 0.0  # MMAE: probability of leaving a modality out of a training row's z
     align: float = 0.0  # MMAE: lambda of the alignment penalty lambda * sum_m ||E_m(x_m) - z||^2 (Eq. 1)
-    compile: bool = False  # stacked engine: torch.compile the training step (CUDA graphs on a GPU)
+    compile: bool = False  # torch.compile the training step (CUDA graphs on a GPU)
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -57,24 +57,17 @@ class TrainConfig:
             for m, w in self.loss_weights.items():
                 if not (is_finite(w) and w >= 0):
                     raise ValueError(f"TrainConfig.loss_weights[{m!r}] must be a finite number >= 0, got {w!r}")
-        if self.engine not in ("stacked", "reference"):
-            raise ValueError(f"TrainConfig.engine must be 'stacked' or 'reference', got {self.engine!r}")
         if self.model not in MODELS:
             raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {self.model!r}")
-        if self.engine == "reference" and self.model != "mmae":
-            raise ValueError(f"engine='reference' trains the MMAE only, got model={self.model!r}")
         if not (is_finite(self.modality_dropout) and 0 <= self.modality_dropout < 1):
             raise ValueError(f"TrainConfig.modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
         if not (is_finite(self.align) and self.align >= 0):
             raise ValueError(f"TrainConfig.align must be a finite number >= 0, got {self.align!r}")
-        if (self.modality_dropout or self.align) and (self.model != "mmae" or self.engine != "stacked"
-                                                      or self.fusion != "mean"):
-            raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean' and "
-                             f"engine='stacked', got model={self.model!r}, fusion={self.fusion!r}, engine={self.engine!r}")
+        if (self.modality_dropout or self.align) and (self.model != "mmae" or self.fusion != "mean"):
+            raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean', "
+                             f"got model={self.model!r}, fusion={self.fusion!r}")
         if not isinstance(self.compile, bool):
             raise ValueError(f"TrainConfig.compile must be True or False, got {self.compile!r}")
-        if self.compile and self.engine != "stacked":
-            raise ValueError(f"TrainConfig.compile applies to engine='stacked', got engine={self.engine!r}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
 
 
@@ -96,3 +89,8 @@ def check_modalities(cfg: TrainConfig, modalities) -> None:
     if unknown:
         raise ValueError(f"TrainConfig.loss_weights names {unknown}, which are not modalities of the data "
                          f"{tuple(modalities)}")
+
+
+def run_params(cfg: TrainConfig) -> dict:
+    """The parameters that define a run (the device type included: results differ by device)."""
+    return asdict(cfg) | {"device": pick_device(cfg.device).type}

@@ -1,97 +1,67 @@
-"""Training loops (paper Sec. IV-D: Adam 1e-3, batch 128, 100 epochs, MSE, seed 42) and encoding.
+"""The trainer (paper Sec. IV-D: Adam 1e-3, batch 128, 100 epochs, seed 42) and encoding.
 
-:func:`train_reference` is the plain PyTorch loop, the readable specification; :func:`train_seeds`
-trains one model per seed together with the fast engine (:mod:`mmae.training.stacked`), which
-follows the same trajectory; :func:`train` picks one by ``cfg.engine``.
+One loop trains any model of :data:`mmae.models.MODELS` on its own ``loss``. One seed trains the
+module itself; several seeds train together as an :class:`mmae.training.ensemble.Ensemble`, the
+same module's code mapped over stacked weights with ``torch.func.vmap``. Replica ``s`` follows
+the trajectory of the run of ``seeds[s]`` alone, up to floating-point reassociation.
 """
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import Tensor, nn
 
+from mmae.artifacts import run_key
 from mmae.data import Features
 from mmae.device import pick_device
-from mmae.models import MMAE, build_model, reconstruction_loss
+from mmae.models import MODELS, build_model
 from mmae.progress import bar
-from mmae.training.config import TrainConfig, check_modalities
+from mmae.training.config import TrainConfig, check_modalities, run_params
+from mmae.training.ensemble import Ensemble, stack_args
+from mmae.training.replicas import knobs
 from mmae.training.resume import Run
 
+NOISE_SEED = 1_000_003
+"""The generator of a replica's random draws (dropout, reparameterisation) is seeded with its seed
+plus this, so its stream is not the one its data order is drawn from."""
 
-def to_tensors(x: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+
+def to_tensors(x: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, Tensor]:
     """NumPy features of one split -> float32 tensors on ``device``, keyed by modality."""
     return {m: torch.as_tensor(a, dtype=torch.float32, device=device) for m, a in x.items()}
 
 
-@torch.no_grad()
-def evaluate_loss(model: MMAE, x: dict[str, torch.Tensor], batch_size: int = 4096) -> dict[str, float]:
-    """Reconstruction loss of ``model`` (eval mode) on a whole split: total and per modality."""
-    model.eval()
-    n = next(iter(x.values())).shape[0]
-    sums = dict.fromkeys(x, 0.0)
-    for i in range(0, n, batch_size):
-        xb = {m: a[i:i + batch_size] for m, a in x.items()}
-        _, per = reconstruction_loss(xb, model(xb)[1])
-        for m, v in per.items():
-            sums[m] += float(v) * len(xb[m])
-    per = {m: s / n for m, s in sums.items()}
-    return {"loss": sum(per.values()), **{f"loss_{m}": v for m, v in per.items()}}
+def run_id(features: Features, cfg: TrainConfig, seeds: list[int]) -> str:
+    """The run key of ``cfg`` trained with ``seeds`` on ``features``."""
+    return run_key(features.fingerprint(), run_params(cfg) | {"seeds": list(seeds)})
 
 
-def train(features: Features, cfg: TrainConfig | None = None, progress: bool = True, *, resume_path=None,
-          save_every: int = 10, key: str | None = None) -> tuple[MMAE, pd.DataFrame]:
-    """Train an MMAE on ``features.x["train"]`` (standardise the features first).
-
-    ``cfg.engine`` picks the implementation: ``"stacked"`` (default, :mod:`mmae.training.stacked`, fast)
-    or ``"reference"`` (:func:`train_reference`, the plain loop); both follow the same trajectory.
-    ``resume_path``, ``save_every`` and ``key`` are those of :func:`train_reference`.
-
-    Returns
-    -------
-    model : MMAE
-        The trained model, in eval mode, on the chosen device.
-    history : pandas.DataFrame
-        One row per epoch: train loss (total and per modality, averaged over rows), the same on
-        the test split when present (``test_`` prefix), and seconds per epoch.
-
-    Raises
-    ------
-    FloatingPointError
-        A training loss or the weights became non-finite (the message names the epoch and batch).
-    """
+def train(features: Features, cfg: TrainConfig | None = None, progress: bool = True, **resume
+          ) -> tuple[nn.Module, pd.DataFrame]:
+    """Train one model of ``cfg.model`` with ``cfg.seed`` on ``features.x["train"]`` (standardise
+    the features first): :func:`train_seeds` with one seed. Returns the model (eval mode, on the
+    training device) and its history."""
     cfg = cfg or TrainConfig()
-    resume = {"resume_path": resume_path, "save_every": save_every, "key": key}
-    if cfg.engine == "reference":
-        return train_reference(features, cfg, progress, **resume)
     models, histories = train_seeds(features, cfg, [cfg.seed], progress, **resume)
     return models[0], histories[0]
 
 
-def _key(features: Features, cfg: TrainConfig, seeds: list[int], resume_path, key: str | None) -> str | None:
-    """The run key a resume state is filed under: ``key``, else the run's own (with a resume path)."""
-    if key is None and resume_path is not None:
-        from mmae.training.checkpoint import run_id  # checkpoint imports this module
-
-        key = run_id(features, cfg, seeds)
-    return key
-
-
 def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, *,
                 resume_path=None, save_every: int = 10, key: str | None = None,
-                values: dict[str, list[float]] | None = None) -> tuple[list[torch.nn.Module], list[pd.DataFrame]]:
-    """Train one model of ``cfg.model`` per seed, all together in one vectorised model
-    (:mod:`mmae.training.stacked`).
-
-    For the MMAE, model ``s`` is what ``train(features, replace(cfg, seed=seeds[s]))`` gives, up
-    to floating-point reassociation. ``cfg.seed`` is ignored.
+                values: dict[str, list[float]] | None = None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+    """Train one model of ``cfg.model`` per seed, all together (``cfg.seed`` is not used).
 
     Parameters
     ----------
     features : Features
     cfg : TrainConfig
     seeds : list of int
+        Model ``s`` is initialised after ``torch.manual_seed(seeds[s])`` and sees the data in the
+        order of its own generator seeded with ``seeds[s]``.
     progress : bool
         Show a progress bar.
     resume_path : Path, optional
@@ -99,90 +69,131 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
         from it when it holds this run (:mod:`mmae.training.resume`).
     save_every : int
     key : str, optional
-        The run key the resume state is filed under; default :func:`mmae.training.run_id`.
+        The run key the resume state is filed under; default :func:`run_id`.
     values : dict of str to list of float, optional
-        Objective parameters that differ between the models, one value per seed (a tuning grid
-        trained together; see :func:`mmae.training.stacked.train_stacked`).
+        Knobs of the model's loss that differ between the models, one value per seed, in place
+        of ``cfg``'s (a tuning grid trained together; :func:`mmae.training.replicas.knobs`).
 
     Returns
     -------
     models : list of torch.nn.Module
+        The trained models, eval mode, on the training device.
     histories : list of pandas.DataFrame
-        One model and one history per seed, as :func:`mmae.training.stacked.train_stacked` returns.
-    """
-    from mmae.training.stacked import train_stacked  # the engine imports this module's helpers
+        One per model: per epoch the loss's logged parts (averaged over rows), those of the test
+        split in eval mode when it has any (``test_`` prefix), and seconds.
 
-    if len(seeds) < 1:
+    Raises
+    ------
+    FloatingPointError
+        At the end of the first epoch with a non-finite training loss (naming it), or when the
+        weights are not finite; the resume state of this run is then removed.
+    """
+    if isinstance(seeds, (str, bytes)) or len(seeds) < 1:
         raise ValueError(f"seeds must hold at least one seed, got {seeds!r}")
     if values and resume_path is not None and key is None:
         raise ValueError("train_seeds: values with a resume_path need a key that covers them")
     check_modalities(cfg, features.modalities)
     device = pick_device(cfg.device)
     models = []
-    for seed in seeds:  # the same initialisation as the reference trainer, seed by seed
+    for seed in seeds:
         torch.manual_seed(seed)
         models.append(build_model(cfg.model, features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion))
     x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
-    return train_stacked(to_tensors(features.x["train"], device), models, list(seeds), cfg, x_test, progress,
-                         resume_path=resume_path, save_every=save_every,
-                         key=_key(features, cfg, list(seeds), resume_path, key), values=values)
+    if key is None and resume_path is not None:
+        key = run_id(features, cfg, list(seeds))
+    return fit(models, list(seeds), cfg, to_tensors(features.x["train"], device), x_test, progress,
+               resume_path=resume_path, save_every=save_every, key=key, values=values)
 
 
-def train_reference(features: Features, cfg: TrainConfig | None = None, progress: bool = True, *,
-                    resume_path=None, save_every: int = 10, key: str | None = None) -> tuple[MMAE, pd.DataFrame]:
-    """The plain PyTorch loop: the readable specification the fast engine is tested against.
-
-    The data stay on the device as tensors; each epoch visits them in the order of a
-    ``torch.randperm`` drawn from a CPU generator seeded with ``cfg.seed`` (so the order is the
-    same on every device), in batches of ``cfg.batch_size`` with the last partial batch kept, as
-    a ``DataLoader(shuffle=True)`` would. Returns what :func:`train` returns. With ``resume_path``,
-    a resume state is kept there every ``save_every`` epochs and after the last, filed under
-    ``key`` (default: the run key of ``cfg``), and the run continues from it when it holds this run.
-    A non-finite training loss stops training with a ``FloatingPointError`` (:mod:`mmae.training.resume`).
-    """
-    cfg = cfg or TrainConfig()
-    check_modalities(cfg, features.modalities)
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model = MMAE(features.dims, cfg.latent_dim, cfg.hidden, cfg.fusion).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    x = to_tensors(features.x["train"], device)
-    x_test = to_tensors(features.x["test"], device) if "test" in features.x else None
-    n = len(features.y["train"])
-    order = torch.Generator().manual_seed(cfg.seed)
-    run = Run(cfg, [cfg.seed], "reference", model, opt, [order], x, resume_path,
-              _key(features, cfg, [cfg.seed], resume_path, key), save_every)
-    start, rows = run.start([])
-    for epoch in bar(range(start + 1, cfg.epochs + 1), desc="epochs", show=progress, mininterval=2,
-                     initial=start, total=cfg.epochs):
+def fit(models: list[nn.Module], seeds: list[int], cfg: TrainConfig, x: dict[str, Tensor],
+        x_test: dict[str, Tensor] | None = None, progress: bool = True, *, resume_path=None,
+        save_every: int = 10, key: str | None = None, values=None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
+    """The training loop of :func:`train_seeds` on tensors ``x`` (n, d_m) already on the device:
+    ``models`` freshly initialised, one per seed, trained on ``MODELS[cfg.model].loss``."""
+    spec, S, n = MODELS[cfg.model], len(models), len(next(iter(x.values())))
+    device = next(iter(x.values())).device
+    net = models[0].to(device) if S == 1 else Ensemble(models).to(device)
+    fixed, varying = knobs(cfg, S, values, device)
+    loss_fn = partial(spec.loss, **fixed)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda") or None)
+    orders = [torch.Generator().manual_seed(s) for s in seeds]          # one data order per model
+    draws = [torch.Generator().manual_seed(s + NOISE_SEED) for s in seeds]
+    run = Run(cfg, seeds, net, opt, orders + draws, x, resume_path, key, save_every)
+    step = compiled(_step(net, loss_fn), device) if cfg.compile else _step(net, loss_fn)
+    start, rows = run.start([[] for _ in seeds])
+    for epoch in bar(range(start + 1, cfg.epochs + 1), desc=f"{cfg.model} epochs ({S} seed{'s' * (S > 1)})",
+                     show=progress, mininterval=2, initial=start, total=cfg.epochs):
         t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=order).to(device)
-        sums = torch.zeros(len(x), device=device)  # per-modality sums of batch MSE x rows
-        losses = []  # checked once per epoch
+        net.train()
+        perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # (S, n)
+        sums = 0  # the parts of every batch (P, S) times its rows, stacked: one op per step, not one per part
+        losses = []  # each batch's (S,) loss, checked once per epoch: no device sync per step
         for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            xb = {m: a[idx] for m, a in x.items()}
-            loss, per = reconstruction_loss(xb, model(xb)[1], cfg.loss_weights)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            idx = perms[:, i:i + cfg.batch_size]                                 # (S, B)
+            xb = {m: a[idx] for m, a in x.items()}                                # (S, B, d_m)
+            noise = stack_args([spec.noise(models[0], idx.shape[1], g, **fixed, **varying) for g in draws])
+            if cfg.compile and device.type == "cuda":
+                torch.compiler.cudagraph_mark_step_begin()                        # a new step: graph outputs may be reused
+            loss, parts = step(xb, None if noise is None else noise.to(device), varying)
+            loss.sum().backward()  # the models are independent: the sum gives each its own gradient
             opt.step()
-            losses.append(loss.detach())
-            sums += torch.stack([v.detach() for v in per.values()]) * len(idx)
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.detach().clone() if cfg.compile else loss.detach())  # a CUDA graph reuses its outputs
+            sums = sums + torch.stack(list(parts.values())).detach() * idx.shape[1]
         run.check(epoch, torch.stack(losses))
-        per_epoch = dict(zip(x, (sums / n).tolist()))
-        row = {"epoch": epoch, "loss": sum(per_epoch.values()),
-               **{f"loss_{m}": v for m, v in per_epoch.items()}}
-        if x_test is not None:
-            row |= {f"test_{k}": v for k, v in evaluate_loss(model, x_test).items()}
-        rows.append(row | {"seconds": time.perf_counter() - t0})
+        test = evaluate(net, loss_fn, x_test, varying) if x_test is not None else {}
+        seconds = time.perf_counter() - t0
+        logged = dict(zip(parts, (sums / n).tolist())) | {f"test_{k}": v.tolist() for k, v in test.items()}
+        for s in range(S):
+            rows[s].append({"epoch": epoch, **{k: v[s] for k, v in logged.items()}, "seconds": seconds})
         run.save(epoch, rows)
-    model.eval()
-    return model, pd.DataFrame(rows)
+    trained = models if S == 1 else net.unstack(models)
+    return [m.to(device).eval() for m in trained], [pd.DataFrame(r) for r in rows]
+
+
+def _step(net: nn.Module, loss_fn):
+    """One forward pass of the loss for every model: ``step(xb, noise, varying)`` -> the (S,) loss
+    and the (S,) parts, from ``xb[m]`` (S, B, d_m) and the per-model ``noise`` and knobs."""
+    if isinstance(net, Ensemble):
+        def step(xb, noise, varying):
+            return net.map(lambda model, x, e, v: loss_fn(model, x, e, **v), xb, noise, varying,
+                           in_dims=(0, None if noise is None else 0, 0))
+        return step
+
+    def step(xb, noise, varying):  # one seed: the module itself
+        loss, parts = loss_fn(net, {m: a[0] for m, a in xb.items()}, None if noise is None else noise[0],
+                              **{k: v[0] for k, v in varying.items()})
+        return loss[None], {k: v[None] for k, v in parts.items()}
+    return step
 
 
 @torch.no_grad()
-def encode(model: MMAE, x: dict[str, np.ndarray], each: bool = False, batch_size: int = 4096):
+def evaluate(net: nn.Module, loss_fn, x: dict[str, Tensor], varying: dict | None = None,
+             batch_size: int = 4096) -> dict[str, Tensor]:
+    """The reconstruction parts (``loss``, ``loss_{m}``) of the loss in eval mode on a whole split
+    ``x`` (n, d_m), (S,) each; empty for a loss that logs none (the contrastive model's)."""
+    net.eval()
+    varying, n, sums = varying or {}, len(next(iter(x.values()))), {}
+    for i in range(0, n, batch_size):
+        xb = {m: a[i:i + batch_size] for m, a in x.items()}
+        if isinstance(net, Ensemble):
+            parts = net.map(lambda model, xx, v: loss_fn(model, xx, None, **v)[1], xb, varying, in_dims=(None, 0))
+        else:
+            parts = {k: v[None] for k, v in loss_fn(net, xb, None, **{k: v[0] for k, v in varying.items()})[1].items()}
+        for k, v in parts.items():
+            if k.startswith("loss"):
+                sums[k] = sums.get(k, 0) + v * len(next(iter(xb.values())))
+    return {k: v / n for k, v in sums.items()}
+
+
+def compiled(fn, device: torch.device):
+    """``torch.compile(fn)``: CUDA graphs (``mode="reduce-overhead"``) on a GPU, inductor's default
+    elsewhere; static shapes, so the last partial batch gets a graph of its own and stays exact."""
+    return torch.compile(fn, mode="reduce-overhead" if device.type == "cuda" else "default", dynamic=False)
+
+
+@torch.no_grad()
+def encode(model: nn.Module, x: dict[str, np.ndarray], each: bool = False, batch_size: int = 4096):
     """Latents of a split: fused z (n, latent_dim), or with ``each=True`` a dict of per-modality
     encodings E_m(x_m) (the points of the paper's Fig. 5). Any subset of modalities may be given."""
     model.eval()
@@ -196,5 +207,3 @@ def encode(model: MMAE, x: dict[str, np.ndarray], each: bool = False, batch_size
     if each:
         return {m: torch.cat([c[m] for c in chunks]).cpu().numpy() for m in t}
     return torch.cat(chunks).cpu().numpy()
-
-

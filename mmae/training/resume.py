@@ -1,23 +1,24 @@
-"""What both engines do between epochs: stop at the first non-finite loss, and keep a resume state.
+"""What the trainer does between epochs: stop at the first non-finite loss, and keep a resume state.
 
 A resume state is a dict written atomically (:func:`mmae.atomic.save_torch`) and loadable with
 ``torch.load(path, weights_only=True)``::
 
-    format      "mmae-resume/1"
+    format      "mmae-resume/2"
     key         the run key of the run it belongs to (mmae.training.checkpoint.run_id)
-    engine      "stacked" or "reference"
     seeds       the seeds trained
     epoch       the epochs completed
-    net, opt    the state dicts of the (stacked) model and of its optimizer
+    net, opt    the state dicts of the model (or ensemble) and of its optimizer
     generators  the states of every torch.Generator the run draws from (data orders, noise)
     torch_rng   the global torch RNG state
-    rows        the history rows so far (one list per seed for the stacked engine)
+    rows        the history rows so far, one list per seed
 
 Restoring all of it continues the run on the trajectory it was on: on a CPU the resumed model and
 history are bit-identical to an uninterrupted run's (``tests/test_resume.py``).
 """
 from __future__ import annotations
 
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ from mmae.artifacts import display_path
 from mmae.atomic import save_torch
 from mmae.training.config import TrainConfig, is_int
 
-FORMAT = "mmae-resume/1"
+FORMAT = "mmae-resume/2"
 
 
 def one_line(error: BaseException, width: int = 160) -> str:
@@ -44,9 +45,7 @@ class Run:
     cfg : TrainConfig
         The run's configuration (its objective, budget and hyper-parameters, named in errors).
     seeds : list of int
-        The seeds trained, one per replica (``[cfg.seed]`` for the reference loop).
-    engine : {"stacked", "reference"}
-        The engine, recorded in the resume state.
+        The seeds trained, one per model.
     net, opt : torch.nn.Module, torch.optim.Optimizer
         The model being trained and its optimizer.
     generators : list of torch.Generator
@@ -61,14 +60,14 @@ class Run:
         Write the state every ``save_every`` epochs, and after the last one.
     """
 
-    def __init__(self, cfg: TrainConfig, seeds: list[int], engine: str, net: nn.Module, opt: torch.optim.Optimizer,
+    def __init__(self, cfg: TrainConfig, seeds: list[int], net: nn.Module, opt: torch.optim.Optimizer,
                  generators: list[torch.Generator], x: dict[str, Tensor], path: str | Path | None = None,
                  key: str | None = None, save_every: int = 10):
         if not is_int(save_every) or save_every < 1:
             raise ValueError(f"save_every must be a positive int (epochs), got {save_every!r}")
         if path is not None and not (isinstance(key, str) and key):
             raise ValueError(f"resume_path={str(path)!r} needs the run key (key=...), got {key!r}")
-        self.cfg, self.seeds, self.engine, self.net, self.opt = cfg, [int(s) for s in seeds], engine, net, opt
+        self.cfg, self.seeds, self.net, self.opt = cfg, [int(s) for s in seeds], net, opt
         self.generators, self.x, self.key, self.save_every = generators, x, key, save_every
         self.path = Path(path) if path is not None else None
         self.owned = False  # True once the file at path is this run's (loaded or written by it)
@@ -93,16 +92,18 @@ class Run:
             return None
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as e:  # truncated or garbled: start again, never crash on a cache
-            print(f"{display_path(self.path)} is unreadable ({one_line(e)}): training from scratch.")
+        except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:  # truncated or garbled
+            warnings.warn(f"{display_path(self.path)} is unreadable ({one_line(e)}): training from scratch.", stacklevel=2)
             return None
         fields = ("net", "opt", "generators", "torch_rng", "rows")
         if not (isinstance(state, dict) and state.get("format") == FORMAT and all(f in state for f in fields)):
-            print(f"{display_path(self.path)} is not a resume state of {FORMAT}: training from scratch.")
+            warnings.warn(f"{display_path(self.path)} is not a resume state of {FORMAT}: training from scratch.",
+                          stacklevel=2)
             return None
-        if (state.get("key"), state.get("engine"), state.get("seeds")) != (self.key, self.engine, self.seeds) \
+        if (state.get("key"), state.get("seeds")) != (self.key, self.seeds) \
                 or not (is_int(state.get("epoch")) and 0 <= state["epoch"] <= self.cfg.epochs):
-            print(f"{self.path.name} belongs to another run (other code, data or parameters): training from scratch.")
+            warnings.warn(f"{display_path(self.path)} belongs to another run (other code, data or parameters): "
+                          "training from scratch.", stacklevel=2)
             return None
         return state
 
@@ -153,7 +154,7 @@ class Run:
         ``save_every`` epochs and after the last."""
         if self.path is None or (epoch % self.save_every and epoch != self.cfg.epochs):
             return
-        save_torch({"format": FORMAT, "key": self.key, "engine": self.engine, "seeds": self.seeds, "epoch": epoch,
+        save_torch({"format": FORMAT, "key": self.key, "seeds": self.seeds, "epoch": epoch,
                     "net": self.net.state_dict(), "opt": self.opt.state_dict(),
                     "generators": [g.get_state() for g in self.generators], "torch_rng": torch.get_rng_state(),
                     "rows": rows}, self.path)
