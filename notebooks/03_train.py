@@ -39,7 +39,9 @@ artifacts_dir = "artifacts"  # checkpoint, latents and figures go here (relative
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("03_train")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "03_train")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
@@ -48,14 +50,13 @@ from dataclasses import replace
 from IPython.display import Markdown, display
 
 from mmae import artifacts, atomic, data as mdata
-from mmae.report import findings, plots, provenance, tables
+from mmae.report import findings, plots, tables
 from mmae.artifacts import checkpoint_path
-from mmae.training import TrainConfig, load_or_train, pick_device, save_run, train_seeds
+from mmae.training import load_or_train, pick_device, save_run, train_seeds
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=seed, device=device, engine=engine)
+cfg = params.train_config(globals())  # the TrainConfig of this notebook's parameters
 display(Markdown(tables.banner(features)))
 print(cfg, "| device:", pick_device(device))
 

@@ -29,7 +29,9 @@ eval_target = 0.2  # the batched engine's target: chapters 08-12 at most this sh
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("performance")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "performance")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
@@ -38,7 +40,7 @@ from pathlib import Path
 from IPython.display import Markdown, display
 
 from mmae.bench import results
-from mmae.report import performance, provenance
+from mmae.report import performance
 
 runs = performance.load_all(Path(results_dir) if results_dir else results.FOLDER)
 display(Markdown(performance.inventory(runs)))

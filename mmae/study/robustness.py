@@ -34,7 +34,8 @@ from mmae.evaluation import N_INIT, ood_auroc_score
 from mmae.evaluation.neighbours import retrieval_scores_many
 from mmae.study.questions import cluster_many
 from mmae.study.tables import load_table, save_table
-from mmae.study.zoo import Zoo, embed, load_or_train_zoo, tuned
+from mmae.study.tuning import tuned
+from mmae.study.zoo import Zoo, embed, load_or_train_zoo
 from mmae.training import TrainConfig
 
 MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
