@@ -6,12 +6,12 @@ layers below its own (``tests/test_imports.py`` reads every import, lazy ones in
 from a layer beside it, and no import cycle closes between modules::
 
     notebooks/                 the book's chapters (not a package)
-    bench  params              python -m mmae.bench; a notebook's parameters checked
+    bench                      python -m mmae.bench
     report                     tables for readers, computed findings, figures, provenance
     study                      the models compared, the questions asked of them, sweeps, robustness
     media                      the committed real sets: built from raw media, measured on the way
-    baselines                  PCA + K-Means, Tables II-III
-    training  evaluation       the config, loops, checkpoints | clustering, retrieval, probe, tagging, OOD
+    baselines  params          PCA + K-Means, Tables II-III | a notebook's parameters checked, its TrainConfig
+    training  evaluation       the config, the one trainer, checkpoints | clustering, retrieval, probe, tagging, OOD
     models                     the MMAE and its comparators, each with its loss
     luma                       LUMA's recipe from raw media to a bundle
     data                       feature bundles, the data sets by name, synthetic variants, transforms
@@ -26,4 +26,4 @@ __version__ = "0.1.0"
 
 #: the layers, bottom first: sub-packages and top-level modules of one layer import only from earlier layers
 LAYERS = (("atomic", "artifacts", "device", "progress", "paper", "watchdog"), ("data",), ("luma",), ("models",),
-          ("training", "evaluation"), ("baselines",), ("media",), ("study",), ("report",), ("bench", "params"))
+          ("training", "evaluation"), ("baselines", "params"), ("media",), ("study",), ("report",), ("bench",))

@@ -58,12 +58,15 @@ def here_k(n_classes: int, k_paper: int = TABLE2_K, n_rows: int | None = None) -
                        (n_rows - 1) if n_rows else np.inf))
 
 
-def side_by_side(here: pd.DataFrame, paper: pd.DataFrame, on: str, data_name: str,
-                 metrics=_METRICS, n_classes: int = PAPER_N_CLASSES) -> pd.DataFrame:
+PAPER, HERE = "paper (LUMA)", "here"  # the two sources of a side-by-side table
+
+
+def side_by_side(here: pd.DataFrame, paper: pd.DataFrame, on: str, metrics=_METRICS,
+                 n_classes: int = PAPER_N_CLASSES) -> pd.DataFrame:
     """Paper and here, metric by metric, for every row of ``paper`` (keyed by column ``on``).
 
-    The column header names both data sets, e.g. ``("ari", "paper: LUMA")`` and
-    ``("ari", "here: synthetic LUMA-shaped (seed 0)")``, so no number is read without its data.
+    The columns pair ``("ari", "paper (LUMA)")`` with ``("ari", "here")``: what "here" is stands
+    once, in the chapter's banner (:func:`mmae.report.tables.banner`), not in every header.
     With ``on="k"``, each paper k is paired with the k here at the same ratio to the number of
     classes (:func:`k_grid` with ``n_classes``); the index then reads "paper k -> k here".
     """
@@ -79,28 +82,28 @@ def side_by_side(here: pd.DataFrame, paper: pd.DataFrame, on: str, data_name: st
     merged = paper.merge(here[[key, *metrics]], on=key, how="left" if on == "k" else "outer",
                          suffixes=("_paper", "_here"))
     columns = {(m, src): merged[f"{m}_{suf}"] for m in metrics
-               for src, suf in (("paper: LUMA", "paper"), (f"here: {data_name}", "here"))}
+               for src, suf in ((PAPER, "paper"), (HERE, "here"))}
     index = merged[on]
     if on == "k" and (merged["k"] != merged["k_here"]).any():
         index = pd.Index([f"{a} -> {b}" for a, b in zip(merged["k"], merged["k_here"])], name="paper k -> k here")
     return pd.DataFrame(columns).set_index(pd.Index(index)).round(3)
 
 
-def table1_side_by_side(features, data_name: str) -> pd.DataFrame:
+def table1_side_by_side(features) -> pd.DataFrame:
     """Table I beside the same counts here: per modality its feature dimension and the rows of
-    each split, ``("train", "paper: LUMA")`` next to ``("train", "here: <data>")``; classes last."""
+    each split, ``("train", "paper (LUMA)")`` next to ``("train", "here")``; classes last."""
     here = {m: {"feature_dim": features.dims[m], **{s: len(features.y[s]) if s in features.y else 0
                                                      for s in ("train", "test", "ood")}} for m in features.modalities}
     paper = TABLE1.set_index("modality")
     cols = {}
     for c in ("feature_dim", "train", "test", "ood"):
-        cols[(c, "paper: LUMA")] = paper[c].reindex(list(dict.fromkeys([*paper.index, *here])))
-        cols[(c, f"here: {data_name}")] = pd.Series({m: v[c] for m, v in here.items()}).reindex(cols[(c, "paper: LUMA")].index)
+        cols[(c, PAPER)] = paper[c].reindex(list(dict.fromkeys([*paper.index, *here])))
+        cols[(c, HERE)] = pd.Series({m: v[c] for m, v in here.items()}).reindex(cols[(c, PAPER)].index)
     out = pd.DataFrame(cols).astype(object)
     out = out.where(out.notna(), "")
     n_ood = len(set(features.y["ood"])) if "ood" in features.y else 0
     classes = pd.Series("", index=out.columns, dtype=object)
-    classes[("train", "paper: LUMA")], classes[("train", f"here: {data_name}")] = "42 + 8", f"{features.n_classes} + {n_ood}"
+    classes[("train", PAPER)], classes[("train", HERE)] = "42 + 8", f"{features.n_classes} + {n_ood}"
     out.loc["classes (in distribution + OOD)"] = classes
     return out
 

@@ -5,7 +5,8 @@ slow machine one training cell may take an hour, and that is not an error. A *hu
 still fail the build rather than hold it forever. So the book's Sphinx extension
 (``book/_ext/cache_key.py``) exports the ``_config.yml`` value ``mmae_notebook_limit_s`` as the
 environment variable ``MMAE_NOTEBOOK_LIMIT_S``, which every kernel of the build inherits, and
-:func:`mmae.params.check`, the first code every chapter runs, calls :func:`start`.
+:func:`mmae.report.provenance.start`, which every chapter calls in its first code cell, calls
+:func:`start` (importing this module starts nothing).
 
 When the limit has passed, the watchdog (a daemon thread) writes ``notebook NAME exceeded
 MMAE_NOTEBOOK_LIMIT_S = N s`` to stderr (in a kernel: the running cell's output, which the build's
@@ -123,7 +124,7 @@ def start(notebook: str, limit_s: float | None = None, *, repeat_s: float = 10.0
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
     running = next((e for e in _RUNNING.values() if not e.is_set()), None)
-    if running is not None:  # one kernel, one chapter: a second params.check keeps the first clock
+    if running is not None:  # one kernel, one chapter: a second start keeps the first clock
         return running
     stop = _RUNNING[notebook] = threading.Event()
     threading.Thread(target=_watch, args=(notebook, float(limit_s), stop, repeat_s, kill_after_s, interrupt, end),

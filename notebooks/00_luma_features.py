@@ -94,7 +94,9 @@ artifacts_dir = "artifacts"  # the fixture, the bundle and figures go here (rela
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("00_luma_features")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "00_luma_features")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
@@ -104,7 +106,7 @@ from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, luma
 from mmae.luma import extract
-from mmae.report import plots, provenance
+from mmae.report import plots
 from mmae.report.tables import summary_table
 
 out = artifacts.writable_dir(artifacts_dir)

@@ -40,7 +40,9 @@ n_init = 10  # K-Means restarts of the modality table (the book's default everyw
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("00_real_media")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "00_real_media")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
@@ -48,7 +50,7 @@ from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
 from mmae.media import show
-from mmae.report import provenance, tables
+from mmae.report import tables
 from mmae.study import information
 
 out = artifacts.writable_dir(artifacts_dir)

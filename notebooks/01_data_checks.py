@@ -30,7 +30,9 @@ artifacts_dir = "artifacts"  # figures go here (relative paths start at the repo
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("01_data_checks")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "01_data_checks")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
@@ -39,7 +41,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, paper
-from mmae.report import provenance, tables
+from mmae.report import tables
 from mmae.study import information
 
 out = artifacts.writable_dir(artifacts_dir)
@@ -59,7 +61,7 @@ tables.summary_table(features).round(3)
 # 100 test each (the same 21,000 / 4,200 rows), and the 8 remaining classes make the OOD split.
 
 # %%
-paper.table1_side_by_side(features, features.name)
+paper.table1_side_by_side(features)
 
 # %% [markdown]
 # Class balance: the number of rows of each class in each split.

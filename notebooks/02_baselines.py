@@ -36,14 +36,16 @@ artifacts_dir = "artifacts"  # tables and figures go here (relative paths start 
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("02_baselines")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "02_baselines")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, baselines, data as mdata, paper
-from mmae.report import plots, provenance, tables
+from mmae.report import plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -69,7 +71,7 @@ table2.round(3)
 
 # %%
 k_here = paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
-paper.side_by_side(table2[table2.k == k_here], paper.TABLE2, "modality", features.name)
+paper.side_by_side(table2[table2.k == k_here], paper.TABLE2, "modality")
 
 # %% [markdown]
 # ARI against k for each modality.
@@ -100,8 +102,7 @@ table3.round(3)
 # %%
 weight_columns = [f"weight_{m}" for m in features.modalities]
 chosen = table3[(table3[weight_columns] == table3_weights).all(axis=1)]
-paper.side_by_side(chosen, paper.TABLE3, "k", f"{features.name}, weights {tuple(table3_weights)}",
-                   n_classes=features.n_classes)
+paper.side_by_side(chosen, paper.TABLE3, "k", n_classes=features.n_classes)
 
 # %% [markdown]
 # ARI against k for every weight vector.

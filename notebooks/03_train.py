@@ -33,47 +33,38 @@ batch_size = 128  # mini-batch size (paper: 128)
 lr = 1e-3  # Adam learning rate (paper: 1e-3)
 seed = 42  # seed of the initialisation and of the data order (paper: 42)
 device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
 n_seeds = 1  # > 1 also trains seeds seed+1, ... together and saves each run in artifacts_dir/seed{s}/
 artifacts_dir = "artifacts"  # checkpoint, latents and figures go here (relative to the repository root)
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("03_train")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "03_train")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
-from dataclasses import replace
-
 from IPython.display import Markdown, display
 
-from mmae import artifacts, atomic, data as mdata
-from mmae.report import findings, plots, provenance, tables
+from mmae import artifacts, data as mdata
+from mmae.report import findings, plots, tables
 from mmae.artifacts import checkpoint_path
-from mmae.training import TrainConfig, load_or_train, pick_device, save_run, train_seeds
+from mmae.training import load_or_train, pick_device
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=seed, device=device, engine=engine)
+cfg = params.train_config(globals())  # the TrainConfig of this notebook's parameters
 display(Markdown(tables.banner(features)))
 print(cfg, "| device:", pick_device(device))
 
 # %% [markdown]
-# Training (the time per epoch is reported below). The default `engine = "stacked"` runs the same
-# computation as the plain PyTorch loop (`engine = "reference"`) with fewer, larger operations;
-# the tests check that both give the same losses (see the Performance page).
+# Training (the time per epoch is reported below): the module of `mmae/models/mmae.py` on its own
+# loss, Eq. (3), with Adam, batch by batch (`mmae.training.train`). The run is loaded instead when
+# this code already trained it on these data with this config; a killed run resumes from its last
+# saved epoch.
 
 # %%
-if n_seeds == 1:  # loaded when this code already trained it on these data with this config; else trained
-    model, history = load_or_train(features, cfg, out)  # a killed run resumes from its last saved epoch (every 10)
-else:  # every seed in its own folder; the first is also the run of this notebook
-    with atomic.folder_lock(out):  # one run at a time writes to artifacts_dir; another waits for this one
-        runs = list(zip(range(seed, seed + n_seeds), *train_seeds(features, cfg, list(range(seed, seed + n_seeds)))))
-        for s, m, h in runs:
-            save_run(m, replace(cfg, seed=s), h, features, out / f"seed{s}")
-        model, history = runs[0][1:]
-        save_run(model, cfg, history, features, out)
+model, history = load_or_train(features, cfg, out, n_seeds=n_seeds)
 print(f"{artifacts.display_path(checkpoint_path(out, latent_dim))} and the latents of {features.splits} hold this run")
 
 # %% [markdown]

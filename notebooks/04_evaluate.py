@@ -23,39 +23,33 @@
 # comes from.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
-data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-latent_dim = 128  # size of the shared latent z (paper: 128)
-fusion = "mean"  # how encoder outputs become z: "mean" or "max"
-epochs = 100  # training epochs (paper: 100)
-batch_size = 128  # mini-batch size (paper: 128)
-lr = 1e-3  # Adam learning rate (paper: 1e-3)
-seed = 42  # seed of training, K-Means and PCA (paper: 42)
-device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
+# The run evaluated is chapter 3's: its parameters (data, latent_dim, epochs, seed, device,
+# artifacts_dir, ...) are declared once, in notebooks/03_train.py, and set here as there
+# (papermill ... -p latent_dim 64). This chapter's own:
 ks = None  # K-Means clusters; None: the grid of the paper 30, 40, 42, 50, 60 at the same ratios to the class count
 n_init = 10  # K-Means restarts
-artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
-params.check(globals(), "04_evaluate")  # unknown or ill-typed parameters fail here, before any work
+provenance.start("04_evaluate")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
+params.check(globals(), "04_evaluate", "03_train")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, paper
-from mmae.report import findings, plots, provenance, tables
+from mmae.report import findings, plots, tables
 from mmae.evaluation import kmeans_grid
-from mmae.training import TrainConfig, encode, load_or_train
+from mmae.training import encode, load_or_train
 
-out = artifacts.writable_dir(artifacts_dir)
-features = mdata.standardize(mdata.load_features(data, seed=data_seed))
+run = params.values(globals(), "03_train")  # chapter 3's parameters, with the values papermill set
+out = artifacts.writable_dir(run.artifacts_dir)
+features = mdata.standardize(mdata.load_features(run.data, seed=run.data_seed))
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=seed, device=device, engine=engine)
+cfg = params.train_config(run)  # the TrainConfig of chapter 3's run
 display(Markdown(tables.banner(features)))
 model, history = load_or_train(features, cfg, out)
 
@@ -64,8 +58,8 @@ model, history = load_or_train(features, cfg, out)
 
 # %%
 z_test = encode(model, features.x["test"])
-table4 = kmeans_grid(z_test, features.y["test"], ks, n_init, seed)
-atomic.save_csv(table4.assign(data=features.name, latent_dim=latent_dim), out / "table4_mmae.csv", index=False)
+table4 = kmeans_grid(z_test, features.y["test"], ks, n_init, run.seed)
+atomic.save_csv(table4.assign(data=features.name, latent_dim=run.latent_dim), out / "table4_mmae.csv", index=False)
 table4.round(3)
 
 # %% [markdown]
@@ -73,14 +67,14 @@ table4.round(3)
 # ratio to the number of classes.
 
 # %%
-paper.side_by_side(table4, paper.TABLE4, "k", features.name, n_classes=features.n_classes)
+paper.side_by_side(table4, paper.TABLE4, "k", n_classes=features.n_classes)
 
 # %% [markdown]
 # The latent of each modality alone, E_m(x_m), against the fused one, at every k.
 
 # %%
 each = encode(model, features.x["test"], each=True)
-per_modality = pd.concat([kmeans_grid(z, features.y["test"], ks, n_init, seed).assign(latent=f"E_{m}(x_{m})")
+per_modality = pd.concat([kmeans_grid(z, features.y["test"], ks, n_init, run.seed).assign(latent=f"E_{m}(x_{m})")
                           for m, z in each.items()] + [table4.assign(latent="fused z")], ignore_index=True)
 per_modality.pivot(index="latent", columns="k", values="ari").round(3)
 
@@ -88,7 +82,7 @@ per_modality.pivot(index="latent", columns="k", values="ari").round(3)
 # ARI against k, fused latent and each modality's own encoding.
 
 # %%
-plots.plot_metric_vs_k(per_modality, "ari", "latent", out / f"fig4_latent_ari_z{latent_dim}.png",
+plots.plot_metric_vs_k(per_modality, "ari", "latent", out / f"fig4_latent_ari_z{run.latent_dim}.png",
                        title=f"K-Means on MMAE test latents ({features.name})");
 
 # %% [markdown]
@@ -105,4 +99,4 @@ k_here = paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]
 display(Markdown(findings.fused_vs_each(per_modality, k_here, features.name)))
 
 # %% tags=["hide-input"]
-provenance.show("04_evaluate", features, device, artifacts_dir)
+provenance.show("04_evaluate", features, run.device, run.artifacts_dir)

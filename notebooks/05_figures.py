@@ -22,26 +22,20 @@
 # are in notebook 4.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
-data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-latent_dim = 128  # size of the shared latent z (paper: 128)
-fusion = "mean"  # how encoder outputs become z: "mean" or "max"
-epochs = 100  # training epochs (paper: 100)
-batch_size = 128  # mini-batch size (paper: 128)
-lr = 1e-3  # Adam learning rate (paper: 1e-3)
-seed = 42  # seed of training, t-SNE, UMAP and the subsample
-device = "auto"  # "auto" picks cuda, then mps, then cpu
-engine = "stacked"  # "stacked" (fast, mmae.training.stacked) or "reference" (the plain loop): same trajectory
+# The run evaluated is chapter 3's: its parameters (data, latent_dim, epochs, seed, device,
+# artifacts_dir, ...) are declared once, in notebooks/03_train.py, and set here as there
+# (papermill ... -p latent_dim 64). This chapter's own:
 points = 4200  # test rows mapped in Figs. 3-4 (all 4,200 by default)
 points_per_modality = 1000  # test rows per modality in Fig. 5 (3 x this many points)
 perplexity = 30.0  # t-SNE perplexity
 n_neighbors = 15  # UMAP neighbours
-artifacts_dir = "artifacts"  # where notebook 3 wrote the checkpoint (relative to the repository root)
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
-params.check(globals(), "05_figures")  # unknown or ill-typed parameters fail here, before any work
+provenance.start("05_figures")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
+params.check(globals(), "05_figures", "03_train")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 import numpy as np
@@ -49,17 +43,17 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata
-from mmae.report import plots, provenance, tables
+from mmae.report import plots, tables
 from mmae.evaluation import knn_agreement
-from mmae.training import TrainConfig, encode, load_or_train
+from mmae.training import encode, load_or_train
 
-out = artifacts.writable_dir(artifacts_dir)
-features = mdata.standardize(mdata.load_features(data, seed=data_seed))
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size,
-                  lr=lr, seed=seed, device=device, engine=engine)
+run = params.values(globals(), "03_train")  # chapter 3's parameters, with the values papermill set
+out = artifacts.writable_dir(run.artifacts_dir)
+features = mdata.standardize(mdata.load_features(run.data, seed=run.data_seed))
+cfg = params.train_config(run)  # the TrainConfig of chapter 3's run
 display(Markdown(tables.banner(features)))
 model, _ = load_or_train(features, cfg, out)
-rng = np.random.default_rng(seed)
+rng = np.random.default_rng(run.seed)
 rows = np.sort(rng.choice(len(features.y["test"]), min(points, len(features.y["test"])), replace=False))
 z, y = encode(model, features.x["test"])[rows], features.y["test"][rows]
 
@@ -67,17 +61,17 @@ z, y = encode(model, features.x["test"])[rows], features.y["test"][rows]
 # **Fig. 3.** t-SNE of the fused test latents, one colour per class.
 
 # %%
-plots.plot_embedding(plots.embed_2d(z, "tsne", seed, perplexity), y,
-                     f"Fig. 3: t-SNE of MMAE test latents, z={latent_dim} ({features.name})",
-                     out / f"fig5_tsne_z{latent_dim}.png");
+plots.plot_embedding(plots.embed_2d(z, "tsne", run.seed, perplexity), y,
+                     f"Fig. 3: t-SNE of MMAE test latents, z={run.latent_dim} ({features.name})",
+                     out / f"fig5_tsne_z{run.latent_dim}.png");
 
 # %% [markdown]
 # **Fig. 4.** UMAP of the same latents.
 
 # %%
-plots.plot_embedding(plots.embed_2d(z, "umap", seed, n_neighbors=n_neighbors), y,
-                     f"Fig. 4: UMAP of MMAE test latents, z={latent_dim} ({features.name})",
-                     out / f"fig5_umap_z{latent_dim}.png");
+plots.plot_embedding(plots.embed_2d(z, "umap", run.seed, n_neighbors=n_neighbors), y,
+                     f"Fig. 4: UMAP of MMAE test latents, z={run.latent_dim} ({features.name})",
+                     out / f"fig5_umap_z{run.latent_dim}.png");
 
 # %% [markdown]
 # For Fig. 5 the paper does not say which latents it overlays. The fused z mixes the
@@ -87,7 +81,7 @@ plots.plot_embedding(plots.embed_2d(z, "umap", seed, n_neighbors=n_neighbors), y
 # %%
 sub = np.sort(rng.choice(len(features.y["test"]), min(points_per_modality, len(features.y["test"])), replace=False))
 each = encode(model, {m: a[sub] for m, a in features.x["test"].items()}, each=True)
-E = plots.embed_2d(np.concatenate(list(each.values())), "tsne", seed, perplexity)
+E = plots.embed_2d(np.concatenate(list(each.values())), "tsne", run.seed, perplexity)
 modality = np.repeat(list(each), len(sub))
 classes = np.tile(features.y["test"][sub], len(each))
 
@@ -96,7 +90,7 @@ classes = np.tile(features.y["test"][sub], len(each))
 
 # %%
 plots.plot_embedding(E, modality, f"Fig. 5: per-modality encodings by modality ({features.name})",
-                     out / f"fig5_modality_z{latent_dim}.png", legend_title="modality");
+                     out / f"fig5_modality_z{run.latent_dim}.png", legend_title="modality");
 
 # %% [markdown]
 # The same map coloured by class: class clusters that hold points of every colour above
@@ -104,7 +98,7 @@ plots.plot_embedding(E, modality, f"Fig. 5: per-modality encodings by modality (
 
 # %%
 plots.plot_embedding(E, classes, f"Fig. 5, by class ({features.name})",
-                     out / f"fig5_modality_by_class_z{latent_dim}.png");
+                     out / f"fig5_modality_by_class_z{run.latent_dim}.png");
 
 # %% [markdown]
 # The same question as a number, computed in the latent itself rather than on the 2-D map: of
@@ -127,4 +121,4 @@ pd.DataFrame({"share of 10 nearest neighbours with the same ...": ["modality", "
 #   not modality-invariant, whatever the fused z looks like. The neighbour shares say which.
 
 # %% tags=["hide-input"]
-provenance.show("05_figures", features, device, artifacts_dir)
+provenance.show("05_figures", features, run.device, run.artifacts_dir)

@@ -29,14 +29,16 @@ artifacts_dir = "artifacts"  # where notebooks 2 and 4 wrote their tables (relat
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("06_summary")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "06_summary")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import artifacts, data as mdata, paper
-from mmae.report import findings, plots, provenance, tables
+from mmae.report import findings, plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
@@ -50,7 +52,7 @@ display(Markdown(tables.banner(features)))
 # %%
 here = paper.here_summary(out, features.name, k, table3_weights)
 reported = paper.paper_summary(paper.TABLE2_K)
-paper.side_by_side(here, reported, "method", features.name)
+paper.side_by_side(here, reported, "method")
 
 # %% [markdown]
 # ARI of every method, paper and here.

@@ -58,37 +58,19 @@
 # epochs change.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
-data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-latent_dim = 128  # size of the shared latent of every model (paper: 128)
-fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
-epochs = 5  # training epochs of every model (paper: 100; chapter 13 shows what more epochs change)
-batch_size = 128  # mini-batch size (paper: 128)
-lr = 1e-3  # Adam learning rate (paper: 1e-3)
-beta = 1.0  # weight of the MVAE's KL term
-temperature = 0.1  # InfoNCE temperature of the contrastive model
-tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
-device = "auto"  # "auto" picks cuda, then mps, then cpu
-artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
+# The models' data and training (data, epochs, seeds, models, device, artifacts_dir, ...) are the
+# parameters of chapters 7-14, declared once in mmae.study.ZooParams; set one as any other,
+# papermill ... -p epochs 20. This chapter has none of its own.
 
 # %%
-from mmae import params
-
-params.check(globals(), "07_comparators")  # unknown or ill-typed parameters fail here, before any work
-
-# %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import Markdown, display
 
 from mmae import study
 from mmae.report import plots, provenance, tables
-from mmae.training import TrainConfig
 
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
-                  device=device, beta=beta, temperature=temperature)
-features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
+provenance.start("07_comparators")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
+features, zoo, out = study.get_zoo(globals(), "07_comparators")  # parameters checked first: then trained, or loaded
 display(Markdown(tables.banner(features)))
 
 # %% [markdown]
@@ -98,8 +80,8 @@ display(Markdown(tables.banner(features)))
 # classes, for every value of a small grid (`mmae.study.tuning.GRIDS`). The values the zoo was trained with:
 
 # %%
-pd.DataFrame([{"model": study.MODEL_LABELS[n], "parameter": p, "chosen": v}
-              for n, c in zoo.chosen.items() for p, v in c.items()]) if zoo.chosen else Markdown("*No tuning (`tune = False`).*")
+pd.DataFrame([{"model": study.MODEL_LABELS[n], "parameter": name, "chosen": v} for n, c in zoo.chosen.items()
+              for name, v in c.items()]).set_index("model") if zoo.chosen else Markdown("*No tuning (`tune = False`).*")
 
 # %% [markdown]
 # The loss of every model at every epoch, mean and spread over seeds: the reconstruction MSE
@@ -155,4 +137,4 @@ display(Markdown(delta))
 #   is in the scorecard (chapter 14).
 
 # %% tags=["hide-input"]
-provenance.show("07_comparators", features, device, artifacts_dir)
+provenance.show("07_comparators", features, zoo.device, out)

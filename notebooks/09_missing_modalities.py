@@ -25,38 +25,20 @@
 # with decoders, we predict each modality from another one alone.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
-data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-latent_dim = 128  # size of the shared latent of every model (paper: 128)
-fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
-epochs = 5  # training epochs of every model (paper: 100; chapter 13 shows what more epochs change)
-batch_size = 128  # mini-batch size (paper: 128)
-lr = 1e-3  # Adam learning rate (paper: 1e-3)
-beta = 1.0  # weight of the MVAE's KL term
-temperature = 0.1  # InfoNCE temperature of the contrastive model
-tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
-device = "auto"  # "auto" picks cuda, then mps, then cpu
+# The models' data and training (data, epochs, seeds, models, device, artifacts_dir, ...) are the
+# parameters of chapters 7-14, declared once in mmae.study.ZooParams; set one as any other,
+# papermill ... -p epochs 20. This chapter's own:
 k = None  # K-Means clusters; None: the number of classes (the paper: 42, on LUMA)
 n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
-artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-from mmae import params
-
-params.check(globals(), "09_missing_modalities")  # unknown or ill-typed parameters fail here, before any work
-
-# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
 from mmae.report import findings, plots, provenance, tables
-from mmae.training import TrainConfig
 
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
-                  device=device, beta=beta, temperature=temperature)
-features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
+provenance.start("09_missing_modalities")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
+features, zoo, out = study.get_zoo(globals(), "09_missing_modalities")  # parameters checked first: then trained, or loaded
 k = k or features.n_classes
 display(Markdown(tables.banner(features)))
 
@@ -64,7 +46,7 @@ display(Markdown(tables.banner(features)))
 # ARI, NMI and probe accuracy per subset (mean ± std over seeds).
 
 # %%
-table = study.subset_table(zoo, features, k, n_init, device=device)  # the batched engine, on the training device
+table = study.subset_table(zoo, features, k, n_init, device=zoo.device)  # the batched engine, on the training device
 study.save_table(table, out, "subsets", zoo.key)
 tables.spread(table[table["metric"] == "probe_accuracy"], ["subset"])
 
@@ -116,4 +98,4 @@ display(Markdown(findings.weakest_link(table, "probe_accuracy", "subset", featur
 #   cross-modal MVAE is the one model trained to do it.
 
 # %% tags=["hide-input"]
-provenance.show("09_missing_modalities", features, device, artifacts_dir)
+provenance.show("09_missing_modalities", features, zoo.device, out)

@@ -23,44 +23,26 @@
 # centroid (centroids of the train embeddings); AUROC 0.5 is chance, 1 perfect.
 
 # %% tags=["parameters"]
-data = "real"  # "real" (the LUMA-shaped real set, 42 + 8 classes), "real:cifar10" (8 + 2), "synthetic" or a bundle folder
-data_seed = 0  # seed of the synthetic set (ignored for a bundle)
-latent_dim = 128  # size of the shared latent of every model (paper: 128)
-fusion = "mean"  # how the MMAE fuses its encoders' outputs: "mean" or "max"
-epochs = 5  # training epochs of every model (paper: 100; chapter 13 shows what more epochs change)
-batch_size = 128  # mini-batch size (paper: 128)
-lr = 1e-3  # Adam learning rate (paper: 1e-3)
-beta = 1.0  # weight of the MVAE's KL term
-temperature = 0.1  # InfoNCE temperature of the contrastive model
-tune = True  # choose beta, temperature and the MMAE variants' strengths on a validation slice of train
-seeds = [0, 1, 2, 3, 4]  # one model per seed, trained together (mmae.training.train_seeds)
-models = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross", "contrastive", "fusion_pca"]  # see mmae.study.MODEL_LABELS
-device = "auto"  # "auto" picks cuda, then mps, then cpu
+# The models' data and training (data, epochs, seeds, models, device, artifacts_dir, ...) are the
+# parameters of chapters 7-14, declared once in mmae.study.ZooParams; set one as any other,
+# papermill ... -p epochs 20. This chapter's own:
 n_init = 10  # K-Means restarts, as in every chapter (mmae.evaluation.N_INIT)
-artifacts_dir = "artifacts"  # cached models and tables (relative to the repository root)
 
 # %%
-from mmae import params
-
-params.check(globals(), "12_ood")  # unknown or ill-typed parameters fail here, before any work
-
-# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import study
 from mmae.report import findings, plots, provenance, tables
-from mmae.training import TrainConfig
 
-cfg = TrainConfig(latent_dim=latent_dim, fusion=fusion, epochs=epochs, batch_size=batch_size, lr=lr,
-                  device=device, beta=beta, temperature=temperature)
-features, zoo, out = study.prepare(data, data_seed, cfg, seeds, models, artifacts_dir, tune=tune)
+provenance.start("12_ood")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
+features, zoo, out = study.get_zoo(globals(), "12_ood")  # parameters checked first: then trained, or loaded
 display(Markdown(tables.banner(features)))
 
 # %% [markdown]
 # OOD clustering and detection per model (mean ± std over seeds).
 
 # %%
-table = study.ood_table(zoo, features, n_init, device=device)  # the batched engine, on the training device
+table = study.ood_table(zoo, features, n_init, device=zoo.device)  # the batched engine, on the training device
 study.save_table(table, out, "ood", zoo.key)
 tables.spread(table, []) if len(table) else Markdown(f"*{features.name} has no OOD split: nothing to measure.*")
 
@@ -83,4 +65,4 @@ if len(table):
 display(Markdown(findings.ranking(table, "auroc", features.name, "OOD detection AUROC", chance=0.5)))
 
 # %% tags=["hide-input"]
-provenance.show("12_ood", features, device, artifacts_dir)
+provenance.show("12_ood", features, zoo.device, out)

@@ -43,14 +43,16 @@ artifacts_dir = "artifacts"  # the runs go to artifacts_dir/sweeps/ (relative to
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("13_sweeps")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "13_sweeps")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic, artifacts, data as mdata, study
-from mmae.report import plots, provenance, tables
+from mmae.report import plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
@@ -64,7 +66,7 @@ notebook = artifacts.project_root() / "notebooks" / "03_train.ipynb"
 # %%
 base = {"data": data, "data_seed": data_seed, "latent_dim": latent_dim, "epochs": epochs, "n_seeds": n_seeds, "seed": seed, "device": device}
 runs = study.run_sweep(notebook, sweep_grid, base, out / "sweeps", features.fingerprint())
-runs.drop(columns="folder")
+runs.set_index(["parameter", "value"])[["executed", "seeds"]]  # executed: now, not loaded
 
 # %% [markdown]
 # K-Means ARI and NMI on each run's test latents and its final test loss, mean ± std over seeds.

@@ -65,21 +65,22 @@ artifacts_dir = "artifacts"  # models and tables go to artifacts_dir/robustness/
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("15_robustness")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "15_robustness")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from mmae import atomic
-from mmae.report import findings, plots, provenance
+from mmae.report import findings, plots
 from mmae.study import robustness
 from mmae.artifacts import writable_dir
-from mmae.training import TrainConfig
 
 columns = robustness.columns(data, data_sets)
 out = writable_dir(artifacts_dir)
-columns
+display(Markdown("The data sets compared, one column each below: " + ", ".join(columns["label"]) + "."))
 
 # %% [markdown]
 # Each data set in turn: load it, choose the contrastive temperature on validation, train the MMAE
@@ -90,7 +91,7 @@ columns
 features, measured, chosen, budget = {}, {}, {}, {}
 for label, spec, environ in columns.itertuples(index=False):
     budget[label] = luma_size_epochs if robustness.luma_sized(spec) else epochs
-    cfg = TrainConfig(latent_dim=latent_dim, epochs=budget[label], batch_size=batch_size, lr=lr, device=device)
+    cfg = params.train_config(globals(), epochs=budget[label])  # this notebook's parameters, this set's budget
     features[label], measured[label], chosen[label] = robustness.run(spec, cfg, seeds, out, n_init, tune, data_seed, environ)
 
 # %% [markdown]

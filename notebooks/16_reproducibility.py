@@ -51,13 +51,13 @@ artifacts_dir = "artifacts"  # where the chapters wrote provenance/*.json (relat
 
 # %%
 from mmae import params
+from mmae.report import provenance
 
+provenance.start("16_reproducibility")  # this page's clock and, in a book build, its time limit (mmae.watchdog)
 params.check(globals(), "16_reproducibility")  # unknown or ill-typed parameters fail here, before any work
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
-
-from mmae.report import provenance
 
 expected = provenance.chapters(exclude=("16_reproducibility",))  # every chapter but this one
 records = provenance.read(artifacts_dir, expected)

@@ -104,7 +104,8 @@ def test_a_read_only_artifacts_dir_fails_before_any_work(tmp_path, monkeypatch):
     ({"latnet_dim": 8}, "unknown parameter 'latnet_dim' \\(did you mean 'latent_dim'\\?\\)"),
     ({"epochs": 1.5}, "epochs must be an int \\(default 100\\), got float 1.5"),
     ({"lr": float("inf")}, "lr must be a finite number"),
-    ({"engine": 3}, "engine must be a str"),
+    ({"data": 3}, "data must be a str"),
+    ({"engine": "stacked"}, "unknown parameter .engine."),
     ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'tpu'"),
 ])
 def test_bad_parameters_of_the_training_notebook(given, message):
@@ -118,8 +119,10 @@ def test_bad_parameters_of_the_training_notebook(given, message):
     ({"seeds": 3}, "seeds must be a list"),
 ])
 def test_bad_parameters_of_a_comparison_chapter(given, message):
+    from mmae.study import ZooParams
+
     with pytest.raises(ValueError, match=message):
-        params.check(given, "07_comparators")
+        params.check(given, "07_comparators", ZooParams)
 
 
 def test_good_parameters_and_every_notebook_declares_its_parameters():
@@ -127,8 +130,44 @@ def test_good_parameters_and_every_notebook_declares_its_parameters():
 
     params.check({"latent_dim": 16, "lr": 1, "data": "synthetic", "device": "cpu", "In": [], "np": np}, "03_train")
     for source in sorted((project_root() / "notebooks").glob("[0-9]*.py")):
-        assert params.declared(source.stem)  # every chapter has a parameters cell
-        assert f'params.check(globals(), "{source.stem}")' in source.read_text()
+        text = source.read_text()
+        params.declared(source.stem)  # every chapter has a parameters cell of plain values
+        assert f'provenance.start("{source.stem}")' in text  # its clock starts with an explicit call
+        assert (f'params.check(globals(), "{source.stem}"' in text  # its parameters are checked first
+                or f'study.get_zoo(globals(), "{source.stem}")' in text)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("x = 1\ny = compute()\n", "plain assignments of literal values \\(name = value\\), got 'y = compute\\(\\)'"),
+    ("x, y = 1, 2\n", "got 'x, y = \\(1, 2\\)'"),
+    ("print(1)\n", "got 'print\\(1\\)'"),
+])
+def test_a_parameters_cell_that_is_not_plain_values_is_refused(tmp_path, cell, message):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "x.py").write_text(f'# %% [markdown]\n# X\n\n# %% tags=["parameters"]\n{cell}\n# %%\n')
+    with pytest.raises(ValueError, match=message):
+        params.declared("x", tmp_path)
+    (tmp_path / "notebooks" / "y.py").write_text("# %%\nx = 1\n")
+    with pytest.raises(ValueError, match="has no cell tagged parameters"):
+        params.declared("y", tmp_path)
+
+
+def test_shared_parameters_are_checked_and_declared_once():
+    from mmae.study import ZooParams
+
+    params.check({"epochs": 1, "seeds": [0], "metric": "cosine"}, "08_retrieval", ZooParams)
+    with pytest.raises(ValueError, match="unknown parameter 'epochs'"):  # not without the shared declaration
+        params.check({"epochs": 1}, "08_retrieval")
+    with pytest.raises(ValueError, match="epochs must be an int \\(default 5\\), got str 'five'"):
+        params.check({"epochs": "five"}, "08_retrieval", ZooParams)
+    with pytest.raises(ValueError, match="'latent_dim'.*\\] declared in its parameters cell and in 03_train: declare each parameter once"):
+        params.check({}, "13_sweeps", "03_train")
+    with pytest.raises(TypeError, match="shared must be a dataclass of parameters"):
+        params.check({}, "08_retrieval", {"epochs": 5})
+    params.check({"latent_dim": 8, "ks": [5]}, "04_evaluate", "03_train")  # chapter 3's parameters, set in 4
+    assert params.values({"latent_dim": 8}, "03_train").latent_dim == 8
+    assert params.values({}, "03_train").epochs == params.declared("03_train")["epochs"]
+    assert params.train_config(params.values({"latent_dim": 8}, "03_train")).latent_dim == 8
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")

@@ -67,27 +67,56 @@ def test_no_module_is_over_300_lines():
     assert {p: n for p, n in sizes.items() if n > 320} == {}
 
 
-def parameters(notebook: Path) -> dict:
-    """The values of a notebook's ``parameters`` cell."""
-    cell = next(c for c in jupytext.read(notebook).cells if "parameters" in c.metadata.get("tags", []))
-    values = {}
-    exec(cell.source, {}, values)
-    return values
+def code_lines(source: Path) -> list[tuple[int, str]]:
+    """(line number, text) of a notebook's code: no blank, comment, import or lone-punctuation line,
+    white space folded (what a copied block is made of)."""
+    kept = []
+    for i, line in enumerate(source.read_text().splitlines(), 1):
+        text = " ".join(line.split())
+        if text and not text.startswith(("#", "import ", "from ")) and any(c.isalnum() for c in text):
+            kept.append((i, text))
+    return kept
+
+
+def test_no_notebook_repeats_six_lines_of_another():
+    """The set-up of a chapter lives in mmae (chapters 7-14: mmae.study.get_zoo), not in copies."""
+    runs = {}
+    for source in sorted((ROOT / "notebooks").glob("*.py")):
+        lines = code_lines(source)
+        for j in range(len(lines) - 5):
+            runs.setdefault(tuple(t for _, t in lines[j:j + 6]), []).append(f"{source.name}:{lines[j][0]}")
+    assert {run[0]: places for run, places in runs.items() if len({p.split(":")[0] for p in places}) > 1} == {}
+
+
+def test_no_notebook_builds_a_train_config():
+    """TrainConfig is built in one place (mmae.params.train_config), so that it changes once."""
+    assert [p.name for p in (ROOT / "notebooks").glob("*.py") if "TrainConfig(" in p.read_text()] == []
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in sorted((ROOT / "notebooks").glob("[01][0-9]_*.py"))
                                      if "07" <= p.stem[:2] <= "14" and p.stem != "13_sweeps"])
-def test_chapters_07_14_start_from_the_packages_defaults(chapter):
+def test_chapters_07_14_take_the_zoos_parameters_from_one_declaration(chapter):
+    from mmae import params
+    from mmae.study import ZooParams
+
+    source = (ROOT / "notebooks" / f"{chapter}.py").read_text()
+    assert f'study.get_zoo(globals(), "{chapter}")' in source  # the one call, which checks the parameters
+    assert set(params.declared(chapter)).isdisjoint(params.shared_defaults(ZooParams))  # declared once
+
+
+def test_the_zoos_parameters_agree_with_the_packages_defaults():
     from dataclasses import fields
 
-    from mmae.evaluation import N_INIT
-    from mmae.study.zoo import DEFAULTS
+    from mmae.study import MODEL_LABELS, ZooParams
     from mmae.training import TrainConfig
 
-    values = parameters(ROOT / "notebooks" / f"{chapter}.py")
-    shared = {k: v for k, v in values.items() if k in DEFAULTS}
-    assert shared == {k: v for k, v in DEFAULTS.items() if k in values}
-    assert values.get("n_init", N_INIT) == N_INIT
-    train_defaults = {f.name: f.default for f in fields(TrainConfig)}
+    zoo, train = params_of(ZooParams), {f.name: f.default for f in fields(TrainConfig)}
     for name in ("latent_dim", "fusion", "batch_size", "lr", "beta", "temperature", "device"):
-        assert DEFAULTS[name] == train_defaults[name], name  # one value for a parameter, everywhere
+        assert zoo[name] == train[name], name  # one value for a parameter, everywhere
+    assert zoo["models"] == tuple(MODEL_LABELS)
+
+
+def params_of(cls) -> dict:
+    from mmae import params
+
+    return params.shared_defaults(cls)

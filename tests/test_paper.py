@@ -12,14 +12,14 @@ def test_reported_tables_match_the_paper():
 
 def test_side_by_side_names_both_data_sets():
     here = pd.DataFrame({"k": [30, 42, 50, 60], "silhouette": [0.1, 0.2, 0.3, 0.4], "ari": [0.5] * 4, "nmi": [0.6] * 4})
-    t = paper.side_by_side(here, paper.TABLE3, "k", "toy")
+    t = paper.side_by_side(here, paper.TABLE3, "k")
     assert t.index.tolist() == [30, 42, 50]
-    assert t[("silhouette", "paper: LUMA")].tolist() == [0.392, 0.418, 0.416]
-    assert t[("silhouette", "here: toy")].tolist() == [0.1, 0.2, 0.3]
-    partial = paper.side_by_side(here[here.k != 50], paper.TABLE3, "k", "toy")
-    assert partial[("ari", "here: toy")].isna().tolist() == [False, False, True]
+    assert t[("silhouette", "paper (LUMA)")].tolist() == [0.392, 0.418, 0.416]
+    assert t[("silhouette", "here")].tolist() == [0.1, 0.2, 0.3]
+    partial = paper.side_by_side(here[here.k != 50], paper.TABLE3, "k")
+    assert partial[("ari", "here")].isna().tolist() == [False, False, True]
     with pytest.raises(ValueError, match=r"both tables need the column 'k'; here has \['silhouette'"):
-        paper.side_by_side(here.drop(columns="k"), paper.TABLE3, "k", "toy")
+        paper.side_by_side(here.drop(columns="k"), paper.TABLE3, "k")
 
 
 def test_k_grid_keeps_the_papers_ratios():
@@ -39,17 +39,17 @@ def test_k_grid_keeps_the_papers_ratios():
 
 def test_side_by_side_pairs_ks_at_the_same_ratio():
     here = pd.DataFrame({"k": [4, 5, 6, 7], "silhouette": [0.1, 0.2, 0.3, 0.4], "ari": [0.5] * 4, "nmi": [0.6] * 4})
-    t = paper.side_by_side(here, paper.TABLE4, "k", "five classes", n_classes=5)
+    t = paper.side_by_side(here, paper.TABLE4, "k", n_classes=5)
     assert t.index.tolist() == ["30 -> 4", "40 -> 5", "42 -> 5", "50 -> 6"] and t.index.name == "paper k -> k here"
-    assert t[("silhouette", "here: five classes")].tolist() == [0.1, 0.2, 0.2, 0.3]
-    assert t[("silhouette", "paper: LUMA")].tolist() == [0.445, 0.620, 0.630, 0.586]
+    assert t[("silhouette", "here")].tolist() == [0.1, 0.2, 0.2, 0.3]
+    assert t[("silhouette", "paper (LUMA)")].tolist() == [0.445, 0.620, 0.630, 0.586]
 
 
 def test_side_by_side_keeps_rows_of_other_modalities():
     here = pd.DataFrame({"modality": ["image", "depth"], "silhouette": [0.1, 0.2], "ari": [0.3, 0.4], "nmi": [0.5, 0.6]})
-    t = paper.side_by_side(here, paper.TABLE2, "modality", "toy")
+    t = paper.side_by_side(here, paper.TABLE2, "modality")
     assert sorted(t.index) == ["audio", "depth", "image", "text"]
-    assert t.loc["depth", ("ari", "here: toy")] == 0.4 and pd.isna(t.loc["depth", ("ari", "paper: LUMA")])
+    assert t.loc["depth", ("ari", "here")] == 0.4 and pd.isna(t.loc["depth", ("ari", "paper (LUMA)")])
 
 
 def write_tables(folder, data="toy"):
@@ -67,7 +67,7 @@ def test_here_summary_rows_match_paper_summary(tmp_path):
     assert here.method.tolist() == ["PCA image", "PCA audio", "PCA text", "fusion PCA", "MMAE"]
     assert here[["silhouette", "ari", "nmi"]].values.tolist() == [[0.1, 0.2, 0.3]] * 5
     assert sorted(here.method) == sorted(paper.paper_summary(42).method)
-    assert paper.side_by_side(here, paper.paper_summary(42), "method", "toy").shape == (5, 6)
+    assert paper.side_by_side(here, paper.paper_summary(42), "method").shape == (5, 6)
 
 
 def test_here_summary_errors(tmp_path):
@@ -90,7 +90,7 @@ def test_table1_side_by_side_puts_our_counts_beside_lumas():
     from mmae.data import load_features
     from mmae.paper import table1_side_by_side
 
-    t = table1_side_by_side(load_features("real:cifar10"), "c10")
-    assert t.loc["image", ("feature_dim", "paper: LUMA")] == 50 and t.loc["image", ("feature_dim", "here: c10")] == 8
-    assert t.loc["text", ("train", "here: c10")] == 4000 and t.loc["audio", ("ood", "paper: LUMA")] == 3859
-    assert t.loc["classes (in distribution + OOD)", ("train", "here: c10")] == "8 + 2"
+    t = table1_side_by_side(load_features("real:cifar10"))
+    assert t.loc["image", ("feature_dim", "paper (LUMA)")] == 50 and t.loc["image", ("feature_dim", "here")] == 8
+    assert t.loc["text", ("train", "here")] == 4000 and t.loc["audio", ("ood", "paper (LUMA)")] == 3859
+    assert t.loc["classes (in distribution + OOD)", ("train", "here")] == "8 + 2"

@@ -135,19 +135,39 @@ def test_written_record_reads_back(tmp_path, tiny):
 def test_show_displays_the_block_and_writes_the_record(tmp_path, tiny, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", shown.append)
+    monkeypatch.setattr(provenance, "_STARTED", ("05_figures", 0.0))
     assert provenance.show("05_figures", tiny, "cpu", tmp_path) is None  # nothing echoed as a cell's value
     rec = json.loads((tmp_path / "provenance" / "05_figures.json").read_text())
     assert rec["chapter"] == "05_figures" and rec["data"][0]["fingerprint"] == tiny.fingerprint()
     assert len(shown) == 1 and shown[0].data == provenance.to_markdown(rec)
 
 
-def test_the_clock_starts_once_and_params_check_starts_it(monkeypatch):
+def test_the_clock_starts_with_an_explicit_call_once(monkeypatch):
     monkeypatch.delenv("MMAE_NOTEBOOK_LIMIT_S", raising=False)  # no watchdog in this process
-    first = provenance.start()
-    assert provenance.start() == first and provenance.elapsed() >= 0
     monkeypatch.setattr(provenance, "_STARTED", None)
-    params.check({"latent_dim": 8}, "03_train")
-    assert provenance._STARTED is not None and provenance.elapsed() < 60
+    params.check({"latent_dim": 8}, "03_train")  # checking starts nothing
+    assert provenance._STARTED is None
+    with pytest.raises(RuntimeError, match="chapter '03_train' has no wall time: no clock runs; "
+                                           "call provenance.start\\('03_train'\\)"):
+        provenance.elapsed("03_train")
+    first = provenance.start("03_train")
+    assert provenance.start("03_train") == first and 0 <= provenance.elapsed("03_train") < 60
+    with pytest.raises(RuntimeError, match="the clock runs for '03_train'"):
+        provenance.record("04_evaluate", None, "cpu", now=NOW)
+    with pytest.raises(ValueError, match="chapter must be a notebook name"):
+        provenance.start("../x")
+
+
+def test_importing_a_module_starts_nothing():
+    import os
+    import sys
+
+    code = ("import threading, mmae.report.provenance as p, mmae.params, mmae.study, mmae.watchdog\n"
+            "print(p._STARTED, [t.name for t in threading.enumerate() if t.name.startswith('mmae')])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MMAE_NOTEBOOK_LIMIT_S": "60"})  # a book build's kernel
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "None []\n"  # no clock, no watchdog
 
 
 def test_chapters_lists_the_notebooks(tmp_path):

@@ -201,3 +201,20 @@ def test_resume_arguments_are_checked(tiny_std, tmp_path):
 
     with pytest.raises(ValueError, match=r"resume_path='.*r.pt' needs the run key \(key=...\), got None"):
         fit([MMAE({"a": 2}, 2, (4,))], [0], CFG, {"a": torch.zeros(4, 2)}, resume_path=tmp_path / "r.pt")
+
+
+def test_several_seeds_of_the_training_notebook_are_written_and_loaded(tiny_std, tmp_path, capsys, one_thread):
+    """n_seeds > 1: the seeds train together, each run lands in seed{s}/ and the first also in the
+    folder itself; a second call loads them all."""
+    model, history = load_or_train(tiny_std, REF, tmp_path, progress=False, n_seeds=2)
+    for s in (7, 8):
+        ckpt = torch.load(checkpoint_path(tmp_path / f"seed{s}", 4), weights_only=True)
+        assert ckpt["seeds"] == [s] and latents_match(ckpt, tmp_path / f"seed{s}")
+    assert torch.load(checkpoint_path(tmp_path, 4), weights_only=True)["seeds"] == [7]
+    capsys.readouterr()
+    again, history2 = load_or_train(tiny_std, REF, tmp_path, progress=False, n_seeds=2)
+    assert "Loaded the runs of seeds [7, 8]" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(history, history2)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="n_seeds must be a positive int, got 0"):
+        load_or_train(tiny_std, REF, tmp_path, progress=False, n_seeds=0)

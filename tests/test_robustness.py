@@ -31,8 +31,8 @@ def test_verdicts_and_survival_follow_the_numbers():
     b = measured({"linear": ([0.2, 0.22], [0.5, 0.5]), "retrieval": ([0.3, 0.32], [0.1, 0.1]),
                   "ood": ([0.6, 0.7], [0.64, 0.66])})
     table = findings.verdicts({"A": a, "B": b})
-    assert list(table.columns) == ["A", "B"] and list(table.index) == list(robustness.QUESTIONS.values())
-    linear, retrieval, ood = (robustness.QUESTIONS[q] for q in ("linear", "retrieval", "ood"))
+    assert list(table.columns) == ["A", "B"] and list(table.index) == list(robustness.QUESTION_LABELS.values())
+    linear, retrieval, ood = (robustness.QUESTION_LABELS[q] for q in ("linear", "retrieval", "ood"))
     assert table.loc[linear, "A"] == "above (0.810 ± 0.014 vs 0.500 ± 0.000)"
     assert table.loc[linear, "B"] == "below (0.210 ± 0.014 vs 0.500 ± 0.000)"
     assert table.loc[ood, "A"] == "not measured" and table.loc[ood, "B"].startswith("within the spread of (0.650")
@@ -47,7 +47,7 @@ def test_verdicts_and_survival_follow_the_numbers():
 def test_differences_are_mmae_minus_reference():
     d = robustness.differences({"A": measured({"linear": ([0.8, 0.6], [0.5, 0.5])})})
     assert d["value"].round(6).tolist() == [0.3, 0.1] and set(d["data"]) == {"A"}
-    assert set(d["question"]) == {robustness.QUESTIONS["linear"]}
+    assert set(d["question"]) == {robustness.QUESTION_LABELS["linear"]}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_measure_values(small, tmp_path, one_thread):
     cfg = TrainConfig(latent_dim=4, epochs=1, device="cpu")
     zoo = load_or_train_zoo(small, cfg, [0, 1], robustness.MODELS, tmp_path, progress=False)
     t = robustness.measure(small, zoo, n_init=2)
-    assert t.groupby("question").size().to_dict() == {q: 4 for q in robustness.QUESTIONS}
+    assert t.groupby("question").size().to_dict() == {q: 4 for q in robustness.QUESTION_LABELS}
     ref = t[t["side"] == "reference"].set_index(["question", "seed"])["value"]
     assert ref["retrieval", 0] == ref["retrieval", 1] == pytest.approx(1 / 42)
     xtr, xte, yte = small.x["train"], small.x["test"], small.y["test"]

@@ -116,8 +116,8 @@ def test_a_main_thread_that_ignores_the_interrupt_is_ended():
                                         "the interrupt: ending the kernel"]
 
 
-def test_params_check_starts_the_watchdog_only_under_the_variable():
-    code = ("import time\nfrom mmae import params\nparams.check({'latent_dim': 8}, '03_train')\n"
+def test_provenance_start_starts_the_watchdog_only_under_the_variable():
+    code = ("import time\nfrom mmae.report import provenance\nprovenance.start('03_train')\n"
             "try:\n    time.sleep(20)\n    print('slept')\nexcept KeyboardInterrupt:\n    print('interrupted')\n")
     limited = child(code, limit="1")
     assert limited.stdout == "interrupted\n"
@@ -186,7 +186,7 @@ def test_a_hung_notebook_fails_the_build_with_the_watchdogs_message(tmp_path):
     (tmp_path / "book" / "intro.md").write_text("# Intro\n")
     cells = [nbformat.v4.new_markdown_cell("# Page"),
              nbformat.v4.new_code_cell("seconds = 600", metadata={"tags": ["parameters"]}),
-             nbformat.v4.new_code_cell('from mmae import params\n\nparams.check(globals(), "page")'),
+             nbformat.v4.new_code_cell('from mmae.report import provenance\n\nprovenance.start("page")'),
              nbformat.v4.new_code_cell("import time\n\ntime.sleep(seconds)")]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

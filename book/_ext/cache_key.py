@@ -16,7 +16,7 @@ it re-read notebooks whose files are unchanged.
 
 It also declares ``mmae_notebook_limit_s`` (set in ``_config.yml`` under ``sphinx: config:``), the
 wall-clock limit of one notebook, and exports it as ``MMAE_NOTEBOOK_LIMIT_S`` before any kernel
-starts: every chapter's ``params.check`` then runs a watchdog (``mmae.watchdog``) that fails a
+starts: every chapter's ``provenance.start`` then runs a watchdog (``mmae.watchdog``) that fails a
 notebook still running after that many seconds. ``<= 0`` exports nothing: no limit.
 """
 import hashlib, json, math, os, platform, shutil

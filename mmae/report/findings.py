@@ -11,7 +11,7 @@ import pandas as pd
 
 from mmae.report.tables import format_mean_std
 from mmae.study.questions import headline
-from mmae.study.robustness import QUESTIONS
+from mmae.study.robustness import QUESTION_LABELS
 from mmae.study.zoo import MODEL_LABELS
 
 
@@ -138,9 +138,9 @@ def verdicts(measured: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame
     """Questions as rows, data sets (the keys of ``measured``, tables of :func:`measure`) as
     columns; each cell "MMAE <verdict> the reference (mean ± std over seeds of both)", the verdict
     of :func:`mmae.report.findings.verdict`; "not measured" where a data set cannot answer (no OOD split)."""
-    out = pd.DataFrame(index=list(QUESTIONS.values()), columns=list(measured), dtype=object)
+    out = pd.DataFrame(index=list(QUESTION_LABELS.values()), columns=list(measured), dtype=object)
     for name, table in measured.items():
-        for q, label in QUESTIONS.items():
+        for q, label in QUESTION_LABELS.items():
             g = table[table["question"] == q]
             out.loc[label, name] = _cell(g, digits) if len(g) else "not measured"
     out.index.name = "question (MMAE is ... the reference)"

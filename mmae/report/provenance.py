@@ -6,9 +6,10 @@ data set's name and fingerprint, the versions of the libraries that computed it,
 date in UTC and the chapter's wall time), and the same record as JSON in
 ``<artifacts_dir>/provenance/NN_name.json``, which the Reproducibility chapter gathers into one table.
 
-The wall time runs from this module's first import in the kernel: :func:`mmae.params.check`, the
-first thing every chapter runs, starts the clock (:func:`start`), so it covers the whole chapter.
-Nothing here fails for want of git or of a library: they are reported as "unknown" or "absent".
+The wall time runs from ``provenance.start("NN_name")``, which every chapter calls in its first code
+cell (it also starts the watchdog of the book build's time limit, :mod:`mmae.watchdog`); importing
+this module starts nothing. Nothing here fails for want of git or of a library: they are reported
+as "unknown" or "absent".
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from mmae import watchdog
 from mmae.artifacts import project_root, writable_dir
 from mmae.atomic import write_text
 
@@ -29,20 +31,33 @@ FOLDER = "provenance"  # under artifacts_dir
 UNKNOWN, ABSENT = "unknown", "absent"
 FIELDS = ("chapter", "commit", "dirty", "data", "versions", "device", "date", "wall_s")
 _CHAPTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_STARTED: float | None = None  # time.perf_counter() when the chapter's clock started
+_STARTED: tuple[str, float] | None = None  # (chapter, time.perf_counter()) once start() was called
 
 
-def start() -> float:
-    """Start the chapter's clock unless it runs already; return its start (``time.perf_counter``)."""
+def start(chapter: str) -> float:
+    """Start the clock of ``chapter`` (a notebook's name) unless one runs already in this kernel,
+    and, when ``MMAE_NOTEBOOK_LIMIT_S`` is set (the book build sets it), the watchdog of its wall
+    time (:func:`mmae.watchdog.start`). Return the start (``time.perf_counter``)."""
     global _STARTED
+    _check_chapter(chapter)
     if _STARTED is None:
-        _STARTED = time.perf_counter()
-    return _STARTED
+        _STARTED = (chapter, time.perf_counter())
+    watchdog.start(_STARTED[0])
+    return _STARTED[1]
 
 
-def elapsed() -> float:
-    """Seconds since :func:`start` (which importing this module calls)."""
-    return time.perf_counter() - start()
+def elapsed(chapter: str) -> float:
+    """Seconds since ``start(chapter)``; ``RuntimeError`` when no clock runs, or another chapter's."""
+    if _STARTED is None or _STARTED[0] != chapter:
+        running = "no clock runs" if _STARTED is None else f"the clock runs for {_STARTED[0]!r}"
+        raise RuntimeError(f"chapter {chapter!r} has no wall time: {running}; call provenance.start({chapter!r}) "
+                           "in its first code cell")
+    return time.perf_counter() - _STARTED[1]
+
+
+def _check_chapter(chapter) -> None:
+    if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
+        raise ValueError(f"chapter must be a notebook name such as '03_train' (letters, digits, _ . -), got {chapter!r}")
 
 
 def git_state(root: str | Path | None = None) -> dict:
@@ -116,14 +131,13 @@ def record(chapter: str, features=None, device="cpu", *, root: str | Path | None
     root : str, Path or None
         The git checkout (default: the repository root).
     now, wall_s : datetime, float or None
-        The date (UTC) and the wall time; default the present moment and :func:`elapsed`.
+        The date (UTC) and the wall time; default the present moment and ``elapsed(chapter)``.
     """
-    if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
-        raise ValueError(f"chapter must be a notebook name such as '03_train' (letters, digits, _ . -), got {chapter!r}")
+    _check_chapter(chapter)
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         raise ValueError(f"now must be a timezone-aware datetime (UTC), got the naive {now.isoformat()}")
-    wall_s = elapsed() if wall_s is None else wall_s
+    wall_s = elapsed(chapter) if wall_s is None else wall_s
     if isinstance(wall_s, bool) or not isinstance(wall_s, (int, float)) or not wall_s >= 0:
         raise ValueError(f"wall_s must be a number of seconds >= 0, got {wall_s!r}")
     return {"chapter": chapter, **git_state(root), "data": _data(features), "versions": versions(),
@@ -264,5 +278,3 @@ def verdict(records: list[dict], expected: list[str] | None = None) -> str:
                  f"(one fingerprint per data set): {yes[same_data]}. Every chapter recorded: {yes[not missing]}.**")
     return "\n".join(lines)
 
-
-start()  # importing this module starts the chapter's clock

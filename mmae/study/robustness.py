@@ -33,12 +33,13 @@ from mmae.data import Features, load_features, standardize
 from mmae.evaluation import N_INIT, ood_auroc_score
 from mmae.evaluation.neighbours import retrieval_scores_many
 from mmae.study.questions import cluster_many
-from mmae.study.tables import load_table, save_table
-from mmae.study.zoo import Zoo, embed, load_or_train_zoo, tuned
+from mmae.study.saved import load_table, save_table
+from mmae.study.tuning import tuned
+from mmae.study.zoo import Zoo, embed, load_or_train_zoo
 from mmae.training import TrainConfig
 
 MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
-QUESTIONS = {
+QUESTION_LABELS = {
     "linear": "MMAE vs the best linear baseline (K-Means ARI)",
     "contrastive": "MMAE vs the contrastive model (K-Means ARI)",
     "retrieval": "Do the MMAE's encoders agree? (retrieval mAP vs chance)",
@@ -55,7 +56,7 @@ def chance_map(y_query: np.ndarray, y_gallery: np.ndarray) -> float:
 
 
 def measure(features: Features, zoo: Zoo, n_init: int = N_INIT, device="auto") -> pd.DataFrame:
-    """Every question of :data:`QUESTIONS` on ``features`` (standardised) with the models of
+    """Every question of :data:`QUESTION_LABELS` on ``features`` (standardised) with the models of
     ``zoo`` (it must hold :data:`MODELS`): one row per question, seed and side (``"mmae"`` or
     ``"reference"``) with its value, and ``reference``, what the MMAE was compared with. Every
     K-Means of every seed runs at once in the batched engine (:func:`mmae.study.questions.cluster_many`)
@@ -112,9 +113,9 @@ def differences(measured: dict[str, pd.DataFrame]) -> pd.DataFrame:
         wide["value"] = wide["mmae"] - wide["reference"]
         rows.append(wide.assign(data=name)[["data", "question", "seed", "value"]])
     out = pd.concat(rows, ignore_index=True)
-    order = {q: i for i, q in enumerate(QUESTIONS)}  # the questions in the book's order
+    order = {q: i for i, q in enumerate(QUESTION_LABELS)}  # the questions in the book's order
     out = out.sort_values("question", key=lambda q: q.map(order), kind="stable", ignore_index=True)
-    return out.assign(question=out["question"].map(QUESTIONS))
+    return out.assign(question=out["question"].map(QUESTION_LABELS))
 
 
 def calibration(features: dict[str, Features], n_init: int = N_INIT) -> pd.DataFrame:

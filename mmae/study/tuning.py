@@ -11,13 +11,17 @@ the highest mean over seeds wins (the first on ties).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.data import Features
 from mmae.evaluation import N_INIT, cluster_scores
-from mmae.training import TrainConfig, encode, train_seeds
+from mmae.study.saved import load_table, save_table
+from mmae.study.zoo import variant_config
+from mmae.training import TrainConfig, encode, run_params, train_seeds
 
 # model name -> (TrainConfig field, grid of values)
 GRIDS = {
@@ -51,8 +55,6 @@ def tune(features: Features, cfg: TrainConfig, names, seeds=(0,), n_init: int = 
     """Every grid value of every model of ``names`` that has one (:data:`GRIDS`), trained on the
     validation split's train part with ``cfg``'s budget: one row per model, value and seed, with
     the validation K-Means ARI. Models without a grid are skipped."""
-    from mmae.study.zoo import variant_config  # the zoo caches tuning: import at call time
-
     split = validation_split(features)
     k = split.n_classes
     rows = []
@@ -75,3 +77,17 @@ def choices(table: pd.DataFrame) -> dict[str, dict[str, float]]:
         means = g.groupby("value", sort=False)["validation_ari"].mean()
         out[name] = {g["parameter"].iloc[0]: float(means.idxmax())}
     return out
+
+
+def tuned(features: Features, cfg: TrainConfig, names: list[str], artifacts_dir: str | Path, progress: bool = True
+          ) -> dict[str, dict[str, float]]:
+    """:func:`choices` of a :func:`tune` table, read from ``artifacts_dir/zoo/tuning.csv`` when
+    computed by this code on these data, else computed and written there."""
+    key = run_key(features.fingerprint(), {"cfg": run_params(cfg), "names": sorted(names), "grids": GRIDS}, RESULT_CODE)
+    folder = resolve_dir(Path(artifacts_dir) / "zoo")
+    try:
+        table = load_table(folder, "tuning", key)
+    except (FileNotFoundError, ValueError):
+        table = tune(features, cfg, names, progress=progress)
+        save_table(table, folder, "tuning", key)
+    return choices(table)

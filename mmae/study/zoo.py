@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mmae.artifacts import RESULT_CODE, resolve_dir, run_key, writable_dir
-from mmae.atomic import folder_lock
+from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.baselines import FusionPCA
-from mmae.data import Features, load_features, standardize
+from mmae.data import Features
 from mmae.models import MODELS
 from mmae.training import TrainConfig, encode, load_or_train_seeds, run_params
-from mmae.study.tables import load_table, save_table
 
-# What each name in a notebook's `models` list trains (all with the same MLPs, epochs, batch, lr).
 # What each name in a notebook's `models` list trains (all with the same MLPs, epochs, batch, lr).
 MODEL_LABELS = {
     "mmae": "MMAE",                              # the paper's model and loss, Eq. (3)
@@ -31,12 +28,6 @@ MODEL_LABELS = {
     "fusion_pca": "fusion PCA (baseline)",       # mmae.baselines.FusionPCA, weights (1, 1, 1)
 }
 
-
-# The parameters every chapter 07-14 starts from (their `parameters` cells hold these plain values;
-# tests/test_layout.py checks that they agree with this and with TrainConfig's defaults).
-DEFAULTS = {"data": "real", "data_seed": 0, "latent_dim": 128, "fusion": "mean", "epochs": 5, "batch_size": 128,
-            "lr": 1e-3, "beta": 1.0, "temperature": 0.1, "tune": True, "seeds": [0, 1, 2, 3, 4],
-            "models": list(MODEL_LABELS), "device": "auto", "artifacts_dir": "artifacts"}
 
 # The MMAE variants' strengths when the config leaves them at 0 and nothing was tuned (mmae.study.tuning).
 DROPOUT = 0.5  # probability of leaving a modality out of a training row's fused z (one always stays)
@@ -65,17 +56,18 @@ def _variant(name: str, cfg: TrainConfig, dims: dict[str, int]) -> TrainConfig:
     raise ValueError(f"unknown model {name!r}; expected one of {tuple(MODEL_LABELS)}")
 
 
-
 @dataclass
 class Zoo:
     """Trained models: ``models[name][i]`` was trained with ``seeds[i]``; ``key`` identifies them;
-    ``chosen`` holds the hyper-parameters chosen on validation (:mod:`mmae.study.tuning`), if any."""
+    ``chosen`` holds the hyper-parameters chosen on validation (:mod:`mmae.study.tuning`), if any;
+    ``device`` is the training config's device, on which the questions run their batched engine."""
 
     models: dict[str, list]
     histories: dict[str, list[pd.DataFrame]]
     seeds: list[int]
     key: str
     chosen: dict = field(default_factory=dict)
+    device: str = "auto"
 
 
 def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], chosen: dict | None = None) -> str:
@@ -106,7 +98,8 @@ def load_or_train_zoo(features: Features, cfg: TrainConfig, seeds: list[int], na
             models[name], histories[name] = [ImputedMMAE(m, features.x["train"]) for m in base], []
         else:
             models[name], histories[name] = _load_or_train(name, features, cfg, seeds, folder, progress, chosen)
-    return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names, chosen), dict(chosen or {}))
+    return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names, chosen), dict(chosen or {}),
+               cfg.device)
 
 
 class ImputedMMAE:
@@ -137,33 +130,3 @@ def embed(model, x: dict[str, np.ndarray]) -> np.ndarray:
     """The shared representation (n, L) of ``model`` from whichever modalities ``x`` holds."""
     return encode(model, x) if isinstance(model, torch.nn.Module) else model.encode(x)
 
-
-
-def prepare(data: str, data_seed: int, cfg: TrainConfig, seeds: list[int], models: list[str],
-            artifacts_dir: str | Path, progress: bool = True, tune: bool = False) -> tuple[Features, Zoo, Path]:
-    """What every chapter 07-14 starts from: standardised features, the zoo, the artifacts folder.
-
-    With ``tune``, each comparator's own hyper-parameter is first chosen on a validation slice of
-    train (:mod:`mmae.study.tuning`; cached in ``zoo/tuning.csv`` under a key of code, data and
-    parameters), and the zoo is trained with the chosen values instead of ``cfg``'s."""
-    out = writable_dir(artifacts_dir)
-    features = standardize(load_features(data, seed=data_seed))
-    with folder_lock(out):  # one writer per artifacts_dir: a concurrent run waits for this one
-        chosen = tuned(features, cfg, models, out, progress) if tune else {}
-        return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen), out
-
-
-def tuned(features: Features, cfg: TrainConfig, names: list[str], artifacts_dir: Path, progress: bool = True
-          ) -> dict[str, dict[str, float]]:
-    """:func:`mmae.study.tuning.choices` of a :func:`mmae.study.tuning.tune` table, read from
-    ``artifacts_dir/zoo/tuning.csv`` when computed by this code on these data, else computed."""
-    from mmae.study import tuning  # tuning trains variants of this module's configs
-
-    key = run_key(features.fingerprint(), {"cfg": run_params(cfg), "names": sorted(names), "grids": tuning.GRIDS}, RESULT_CODE)
-    folder = resolve_dir(Path(artifacts_dir) / "zoo")
-    try:
-        table = load_table(folder, "tuning", key)
-    except (FileNotFoundError, ValueError):
-        table = tuning.tune(features, cfg, names, progress=progress)
-        save_table(table, folder, "tuning", key)
-    return tuning.choices(table)

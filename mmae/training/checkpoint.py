@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +37,7 @@ from mmae.atomic import save_npy, save_torch
 from mmae.data import Features, sha256_file
 from mmae.device import pick_device
 from mmae.models import MODELS
-from mmae.training.config import TrainConfig
+from mmae.training.config import TrainConfig, is_int
 from mmae.training.loop import encode, run_id, train, train_seeds
 from mmae.training.resume import one_line
 
@@ -145,14 +145,34 @@ def latents_match(ckpt: dict, folder: str | Path) -> bool:
 
 
 def load_or_train(features: Features, cfg: TrainConfig, artifacts_dir: str | Path, progress: bool = True,
-                  resume: bool = True, save_every: int = 10):
+                  resume: bool = True, save_every: int = 10, n_seeds: int = 1):
     """The run 03_train wrote for exactly this code, data and config (model, history); else train
     it and write it as :func:`save_run` does. A checkpoint whose run key differs is never reused;
     an unreadable one is trained again; latents that are not the checkpoint's (:func:`latents_match`)
-    are written again from its model. ``resume`` and ``save_every`` as in :func:`load_or_train_seeds`."""
+    are written again from its model. ``resume`` and ``save_every`` as in :func:`load_or_train_seeds`.
+
+    ``n_seeds`` > 1 also trains the seeds ``cfg.seed + 1, ...`` together with ``cfg.seed`` and
+    writes each run to ``artifacts_dir/seed{s}/`` (what chapter 13's sweep reads); the run of
+    ``cfg.seed`` is returned and written to ``artifacts_dir`` too. They are loaded when every
+    folder holds its run."""
+    if not is_int(n_seeds) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be a positive int, got {n_seeds!r}")
     folder = writable_dir(artifacts_dir)
     with folder_lock(folder):  # one writer per artifacts_dir: a concurrent run waits for this one
-        return _load_or_train(features, cfg, folder, progress, resume, save_every)
+        if n_seeds == 1:
+            return _load_or_train(features, cfg, folder, progress, resume, save_every)
+        seeds = list(range(cfg.seed, cfg.seed + n_seeds))
+        cached = [_cached(checkpoint_path(folder / f"seed{s}", cfg.latent_dim), cfg.device,
+                          run_id(features, replace(cfg, seed=s), [s])) for s in seeds]
+        if all(c is not None for c in cached) and _cached(checkpoint_path(folder, cfg.latent_dim), cfg.device,
+                                                          run_id(features, cfg, [cfg.seed])) is not None:
+            print(f"Loaded the runs of seeds {seeds}: trained by this code on these data with this config.")
+            return cached[0][0][0], pd.DataFrame(cached[0][1]["histories"][0])
+        models, histories = train_seeds(features, cfg, seeds, progress)
+        for s, model, history in zip(seeds, models, histories):
+            save_run(model, replace(cfg, seed=s), history, features, folder / f"seed{s}")
+        save_run(models[0], cfg, histories[0], features, folder)
+        return models[0], histories[0]
 
 
 def _load_or_train(features, cfg, folder, progress, resume, save_every):
