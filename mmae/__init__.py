@@ -15,9 +15,11 @@ from a layer beside it, and no import cycle closes between modules::
     models                     the MMAE and its comparators, each with its loss
     luma                       LUMA's recipe from raw media to a bundle
     data                       feature bundles, the data sets by name, synthetic variants, transforms
-    atomic  artifacts  device  progress  paper  watchdog
-                               atomic writes, paths and run keys, devices, progress bars, the
-                               paper's numbers, the chapter's time limit
+    cluster                    where independent tasks run (Dask: a LocalCluster, a scheduler, or here)
+    atomic  folders  artifacts  device  progress  paper  rules  watchdog
+                               atomic writes, folders claimed and locked, paths and run keys,
+                               devices, progress bars, the paper's numbers, declarative checks of
+                               parameters, the chapter's time limit
 
 ``data`` reads the committed real sets from the folders that :data:`mmae.data.sets.REAL_SETS`
 names (under ``mmae/media/``); ``media`` writes them there, and nothing below ``media`` imports it.
@@ -25,5 +27,5 @@ names (under ``mmae/media/``); ``media`` writes them there, and nothing below ``
 __version__ = "0.1.0"
 
 #: the layers, bottom first: sub-packages and top-level modules of one layer import only from earlier layers
-LAYERS = (("atomic", "artifacts", "device", "progress", "paper", "watchdog"), ("data",), ("luma",), ("models",),
-          ("training", "evaluation"), ("baselines", "params"), ("media",), ("study",), ("report",), ("bench",))
+LAYERS = (("atomic", "folders", "artifacts", "device", "progress", "paper", "rules", "watchdog"), ("cluster",),
+          ("data",), ("luma",), ("models",), ("training", "evaluation"), ("baselines", "params"), ("media",), ("study",), ("report",), ("bench",))

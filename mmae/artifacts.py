@@ -65,11 +65,32 @@ def display_path(path: str | os.PathLike, root: Path | None = None) -> str:
     return given.as_posix()
 
 
+SYSTEM = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+          "/sys", "/usr", "/var")  # folders of the system; "/var/tmp" is a user folder
+USER = ("/var/tmp",)
+
+
+def check_folder(artifacts_dir: str | Path) -> Path:
+    """The absolute form of ``artifacts_dir`` (a relative one taken from the repository root), or
+    a ``ValueError`` when it is ``/`` or lies in a system folder (:data:`SYSTEM`): results go to
+    the project or to a user's folder, never where a run as root would scatter them over the system."""
+    if not isinstance(artifacts_dir, (str, os.PathLike)) or not str(artifacts_dir).strip():
+        raise TypeError(f"artifacts_dir must be a non-empty str or path, got {type(artifacts_dir).__name__} "
+                        f"{artifacts_dir!r}")
+    path = Path(artifacts_dir)
+    path = (path if path.is_absolute() else project_root() / path).resolve()
+    inside = lambda base: path == Path(base) or Path(base) in path.parents  # noqa: E731
+    if path == Path(path.anchor) or (any(inside(b) for b in SYSTEM) and not any(inside(u) for u in USER)):
+        raise ValueError(f"artifacts_dir must be inside the project or a user folder, got {str(artifacts_dir)!r} "
+                         f"({path}: {'the root of the file system' if path == Path(path.anchor) else 'a system folder'})")
+    return path
+
+
 def resolve_dir(artifacts_dir: str | Path) -> Path:
     """An absolute ``artifacts_dir``; a relative one is taken from the repository root, so that the
-    book (run from ``notebooks/``) and papermill (run from the root) share one folder. Created if needed."""
-    path = Path(artifacts_dir)
-    path = path if path.is_absolute() else project_root() / path
+    book (run from ``notebooks/``) and papermill (run from the root) share one folder. Created if
+    needed; ``/`` or a system folder is refused (:func:`check_folder`)."""
+    path = check_folder(artifacts_dir)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

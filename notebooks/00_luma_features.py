@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -140,7 +140,7 @@ triplets.head(6)
 # saved in resumable parts (`bundle_dir/parts/`).
 
 # %%
-models = extract.tiny_models(seed=cfg.seed) if tiny else None
+models = extract.ModelSource("tiny", seed=cfg.seed) if tiny else None  # every worker makes them again
 bundle = luma.build_bundle(source, target, cfg, models)
 
 # %% [markdown]

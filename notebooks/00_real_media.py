@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -55,6 +55,7 @@ from mmae.study import information
 
 out = artifacts.writable_dir(artifacts_dir)
 features, manifest, samples = mdata.load_features("real", environ=False), show.load_manifest(), show.load_samples()
+params.check_data(globals(), "00_real_media", features)  # n_init against these data, before any work
 display(Markdown(tables.banner(features)))
 
 # %% [markdown]
@@ -180,7 +181,7 @@ display(Markdown(f"{len(thin)} of the {len(classes)} classes are thin (their des
 
 # %%
 tell = information.modality_table(features, n_init=n_init)
-tell.round(3)
+tell.set_index("modality").round(3)
 
 # %% [markdown]
 # The same as sentences, computed from that table.

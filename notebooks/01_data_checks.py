@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -46,6 +46,7 @@ from mmae.study import information
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
+params.check_data(globals(), "01_data_checks", features)  # every parameter against these data, before any work
 display(Markdown(tables.banner(features)))
 
 # %% [markdown]
@@ -105,7 +106,7 @@ information.within_class_alignment(features, "train", seed=seed).round(3)
 
 # %%
 tell = information.modality_table(features, n_init=n_init, seed=seed)
-tell.round(3)
+tell.set_index("modality").round(3)
 
 # %% [markdown]
 # The same, in words computed from the table above.

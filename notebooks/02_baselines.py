@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,6 +49,7 @@ from mmae.report import plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
+params.check_data(globals(), "02_baselines", features)  # k, weights, ... against these data, before any work
 ks = ks or paper.ks_for(features.n_classes, len(features.y["test"]))
 fusion_weights = fusion_weights or baselines.fusion_weights_grid(features.dims)
 table3_weights = table3_weights or [1.0] * len(features.modalities)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -50,6 +50,7 @@ from mmae.training import encode, load_or_train
 run = params.values(globals(), "03_train")  # chapter 3's parameters, with the values papermill set
 out = artifacts.writable_dir(run.artifacts_dir)
 features = mdata.standardize(mdata.load_features(run.data, seed=run.data_seed))
+params.check_data(globals(), "05_figures", features, "03_train")  # points, perplexity, ... against these data
 cfg = params.train_config(run)  # the TrainConfig of chapter 3's run
 display(Markdown(tables.banner(features)))
 model, _ = load_or_train(features, cfg, out)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,6 +42,7 @@ from mmae.report import findings, plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.load_features(data, seed=data_seed)
+params.check_data(globals(), "06_summary", features)  # k and the weights against these data
 k = k or paper.here_k(features.n_classes, paper.TABLE2_K, len(features.y["test"]))
 display(Markdown(tables.banner(features)))
 

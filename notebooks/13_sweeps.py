@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -56,6 +56,7 @@ from mmae.report import plots, tables
 
 out = artifacts.writable_dir(artifacts_dir)
 features = mdata.standardize(mdata.load_features(data, seed=data_seed))
+params.check_data(globals(), "13_sweeps", features)  # k, ... against these data, before any run
 k = k or features.n_classes
 display(Markdown(tables.banner(features)))
 notebook = artifacts.project_root() / "notebooks" / "03_train.ipynb"

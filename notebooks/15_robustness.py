@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -83,16 +83,17 @@ out = writable_dir(artifacts_dir)
 display(Markdown("The data sets compared, one column each below: " + ", ".join(columns["label"]) + "."))
 
 # %% [markdown]
-# Each data set in turn: load it, choose the contrastive temperature on validation, train the MMAE
-# and the contrastive model for every seed (or load them when this code already trained them on
-# these data with these parameters), fit the PCA baselines, and measure.
+# Each data set, as a task of its own (`mmae.cluster`: the data sets run side by side, one per
+# core): load it, choose the contrastive temperature on validation, train the MMAE and the
+# contrastive model for every seed (or load them when this code already trained them on these data
+# with these parameters), fit the PCA baselines, and measure.
 
 # %%
-features, measured, chosen, budget = {}, {}, {}, {}
-for label, spec, environ in columns.itertuples(index=False):
-    budget[label] = luma_size_epochs if robustness.luma_sized(spec) else epochs
-    cfg = params.train_config(globals(), epochs=budget[label])  # this notebook's parameters, this set's budget
-    features[label], measured[label], chosen[label] = robustness.run(spec, cfg, seeds, out, n_init, tune, data_seed, environ)
+budget = {label: luma_size_epochs if robustness.luma_sized(spec) else epochs for label, spec in zip(columns.label, columns.spec)}
+jobs = [(spec, params.train_config(globals(), epochs=budget[label]), environ)  # this chapter's parameters, the set's budget
+        for label, spec, environ in columns.itertuples(index=False)]
+results = dict(zip(columns.label, robustness.run_all(jobs, seeds, out, n_init, tune, data_seed)))  # a task per data set
+features, measured, chosen = ({label: r[i] for label, r in results.items()} for i in range(3))
 
 # %% [markdown]
 # What each column is, and the training budget it got.

@@ -1,11 +1,14 @@
 """Shared tiny inputs: a LUMA-shaped synthetic set shrunk to a few rows and dimensions.
 
 The suite runs on two xdist workers (pyproject's addopts), and every notebook test starts kernels
-of its own: one thread each keeps 2 cores from being oversubscribed (idle threads spin-wait).
+of its own: one thread each keeps 2 cores from being oversubscribed (idle threads spin-wait), and
+tasks run in the process that asks for them (``MMAE_SCHEDULER=serial``: the xdist workers already
+fill the cores; ``tests/test_cluster.py`` and the cluster tests elsewhere start a LocalCluster).
 """
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported here and in every kernel started
+os.environ.setdefault("MMAE_SCHEDULER", "serial")  # here and in every kernel started
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -44,3 +47,19 @@ def two_threads():
 def one_thread():
     """Tiny tensors gain nothing from threads, and on a busy machine their spin-waits cost 100x."""
     yield from _threads(1)
+
+
+@pytest.fixture(scope="module")
+def local():
+    """A LocalCluster of one worker per core (``MMAE_SCHEDULER`` unset: the package's default), for
+    one module; the serial default of the suite comes back after it."""
+    from mmae import cluster
+
+    old = os.environ.pop(cluster.SCHEDULER, None)
+    c = cluster.client()
+    yield c
+    c.close()
+    c.cluster.close()
+    cluster._CLIENT.clear()
+    if old is not None:
+        os.environ[cluster.SCHEDULER] = old

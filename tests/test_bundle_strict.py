@@ -238,3 +238,50 @@ def test_save_bundle_round_trips_with_its_manifest(tiny, tmp_path):
     with pytest.raises(ValueError, match=r"b/manifest.json: would no longer match the files written; remove it, "
                                          r"or pass manifest=True to rewrite it"):
         save_bundle(tiny, folder)
+
+
+# ------------------------------------------------------------------- data the protocol cannot use
+def small_bundle(tmp_path, per_class=(4, 2), classes=3, constant=None, nuisance=("train", "test")):
+    """A bundle of ``classes`` classes with ``per_class`` (train, test) rows each; ``constant``: a
+    modality whose every row is the same; ``nuisance``: the splits given speaker labels."""
+    rng = np.random.default_rng(0)
+    x, y, nu = {}, {}, {}
+    for split, n in zip(("train", "test"), per_class):
+        y[split] = np.repeat(np.arange(classes), n)
+        x[split] = {"image": rng.normal(size=(len(y[split]), 3)).astype(np.float32),
+                    "text": rng.normal(size=(len(y[split]), 2)).astype(np.float32)}
+        if constant:
+            x[split][constant] = np.ones_like(x[split][constant])
+        if split in nuisance:
+            nu[split] = {"speaker": np.arange(len(y[split])) % 2}
+    return save_bundle(Features(x, y, "small", False, nuisance=nu), tmp_path / "b")
+
+
+def test_a_class_with_one_row_is_refused(tmp_path):
+    """One row per class ran to the end with ARI 0 everywhere and a NaN paper table."""
+    with pytest.raises(ValueError, match=r"b/test_labels.npy: every class needs at least 2 rows in test .* got "
+                                         r"class 0: 1, class 1: 1, class 2: 1$"):
+        load_bundle(small_bundle(tmp_path, per_class=(4, 1)))
+
+
+def test_a_test_split_without_a_class_of_train_is_refused(tmp_path):
+    folder = small_bundle(tmp_path)
+    y = np.load(folder / "test_labels.npy")
+    np.save(folder / "test_labels.npy", np.where(y == 2, 1, y))  # class 2 gone from test
+    with pytest.raises(ValueError, match=r"b/test_labels.npy: the test split must hold every class of "
+                                         r"train_labels.npy, got none of classes \[2\]"):
+        load_bundle(folder)
+
+
+def test_a_constant_modality_is_named_loudly(tmp_path):
+    """A dead extractor (every row the same) made chapter 1 call that modality the best."""
+    with pytest.warns(UserWarning, match=r"b/train_image.npy: the image features are constant \(every row the same\): "
+                                         "this modality carries no information"):
+        f = load_bundle(small_bundle(tmp_path, constant="image"))
+    assert f.modalities == ("image", "text")
+
+
+def test_nuisance_labels_of_some_splits_only_are_named(tmp_path):
+    with pytest.warns(UserWarning, match=r"nuisance labels 'speaker' are given for \['train'\] but not for \['test'\] "
+                                         r"\(no test_nuisance_speaker.npy\): the chapters that use them skip them"):
+        load_bundle(small_bundle(tmp_path, nuisance=("train",)))

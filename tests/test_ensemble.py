@@ -7,16 +7,15 @@ their true gradient is zero, what is left is float noise that Adam rescales to l
 so they drift differently in any two implementations. They shift test losses (which use
 BatchNorm's running means) by < 1e-2 relative.
 """
-import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
 from mmae.models import MMAE, MODELS
-from mmae.training import TrainConfig, train, train_seeds
+from mmae.training import evolve, make_config, train, train_seeds
 
-CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, seed=3, device="cpu")
+CFG = make_config(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, seed=3, device="cpu")
 TRAIN_COLS = ["loss", "loss_image", "loss_audio", "loss_text"]
 TEST_COLS = ["test_loss", "test_loss_image", "test_loss_audio", "test_loss_text"]
 
@@ -27,16 +26,17 @@ def null_space_bias(name: str) -> bool:
     return kind == "bias" and (index in ("0", "3") or (part == "encoders" and index == "6"))
 
 
-@pytest.mark.parametrize("extra", [{}, {"model": "mvae"}, {"modality_dropout": 0.5}, {"fusion": "max"}])
+@pytest.mark.parametrize("extra", [{}, {"model": "mvae"}, {"modality_dropout": 0.5}, {"fusion": "max"},
+                                   {"fusion": "max", "modality_dropout": 0.5, "align": 0.1}])
 def test_each_seed_trained_together_matches_its_own_run(tiny_std, extra, one_thread):
     """The models draw their noise (MVAE samples, modality dropout) from generators of their own
     seeds, so a seed trained with others follows its run alone, noise included."""
-    cfg = dataclasses.replace(CFG, **extra)
+    cfg = evolve(CFG, **extra)
     seeds = [3, 11, 12]
     models, histories = train_seeds(tiny_std, cfg, seeds, progress=False)
     assert len(models) == len(histories) == 3 and all(not m.training for m in models)
     for seed, model, history in zip(seeds, models, histories):
-        alone_model, alone = train(tiny_std, dataclasses.replace(cfg, seed=seed), progress=False)
+        alone_model, alone = train(tiny_std, evolve(cfg, seed=seed), progress=False)
         np.testing.assert_allclose(history[TRAIN_COLS], alone[TRAIN_COLS], rtol=1e-5)
         np.testing.assert_allclose(history[TEST_COLS], alone[TEST_COLS], rtol=1e-2)
         ref, got = alone_model.state_dict(), model.state_dict()
@@ -48,27 +48,27 @@ def test_each_seed_trained_together_matches_its_own_run(tiny_std, extra, one_thr
 
 def test_one_seed_is_the_plain_loop_on_the_module_itself(tiny_std, one_thread):
     """One seed: Adam(fused) on the model's own parameters, the model's own loss, batch by batch."""
-    torch.manual_seed(CFG.seed)
+    torch.manual_seed(CFG.optim.seed)
     model = MMAE(tiny_std.dims, CFG.latent_dim, CFG.hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=CFG.lr, fused=True)
+    opt = torch.optim.Adam(model.parameters(), lr=CFG.optim.lr, fused=True)
     x = {m: torch.as_tensor(a) for m, a in tiny_std.x["train"].items()}
-    order, n, first = torch.Generator().manual_seed(CFG.seed), len(tiny_std.y["train"]), []
+    order, n, first = torch.Generator().manual_seed(CFG.optim.seed), len(tiny_std.y["train"]), []
     perm = torch.randperm(n, generator=order)
-    for i in range(0, n, CFG.batch_size):
-        xb = {m: a[perm[i:i + CFG.batch_size]] for m, a in x.items()}
+    for i in range(0, n, CFG.optim.batch_size):
+        xb = {m: a[perm[i:i + CFG.optim.batch_size]] for m, a in x.items()}
         loss, parts = MODELS["mmae"].loss(model, xb)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         first.append(parts["loss"].item() * len(xb["image"]))
-    _, history = train(tiny_std, dataclasses.replace(CFG, epochs=1), progress=False)
+    _, history = train(tiny_std, evolve(CFG, epochs=1), progress=False)
     assert history.loss.iloc[0] == pytest.approx(sum(first) / n, rel=1e-6)
 
 
 def test_loss_weights_are_applied(tiny_std):
-    weighted = dataclasses.replace(CFG, loss_weights={"audio": 0.1})
+    weighted = evolve(CFG, loss_weights={"audio": 0.1})
     _, alone = train(tiny_std, weighted, progress=False)
-    _, together = train_seeds(tiny_std, weighted, [CFG.seed, 0], progress=False)
+    _, together = train_seeds(tiny_std, weighted, [CFG.optim.seed, 0], progress=False)
     _, plain = train(tiny_std, CFG, progress=False)
     np.testing.assert_allclose(together[0][TRAIN_COLS], alone[TRAIN_COLS], rtol=1e-5)
     assert not np.allclose(alone.loss_audio, plain.loss_audio)
@@ -77,54 +77,8 @@ def test_loss_weights_are_applied(tiny_std):
 def test_invalid_seeds(tiny_std):
     with pytest.raises(ValueError, match=r"seeds must hold at least one seed, got \[\]"):
         train_seeds(tiny_std, CFG, [])
-    with pytest.raises(TypeError, match="engine"):
-        TrainConfig(engine="stacked")  # one trainer: the engine is gone
-
-
-def test_benchmark_runs_tiny_and_writes_its_record(capsys, tmp_path):
-    from mmae import bench
-    from mmae.bench import results
-    from mmae.bench.__main__ import main
-
-    main(["--tiny", "--seeds", "2", "--no-compile", "--out", str(tmp_path / "b.json")])
-    out = capsys.readouterr().out
-    for line in ("former stacked engine, 1 seed", "trainer, 1 seed", "former stacked engine, 2 seeds", "trainer, 2 seeds (torch.func)",
-                 "GFLOP per model-epoch", "torch.compile: not requested (--no-compile)", "overhead_us"):
-        assert line in out
-    rec = results.load(tmp_path / "b.json")
-    assert rec["kind"] == "train" and rec["command"] == "python -m mmae.bench --tiny --seeds 2 --no-compile --out " + str(tmp_path / "b.json")
-    assert rec["machine"]["versions"]["torch"] == torch.__version__ and rec["date"].endswith("+00:00")
-    t = results.table(rec)
-    assert list(t.index) == ["former stacked engine, 1 seed", "trainer, 1 seed", "former stacked engine, 2 seeds",
-                             "trainer, 2 seeds (torch.func)"]
-    assert t.loc["former stacked engine, 1 seed", "speedup"] == 1.0 and t["models"].tolist() == [1, 1, 2, 2]
-    info = rec["info"]  # step time = epoch time / steps; overhead = step time - matmuls at the measured peak
-    row = t.loc["trainer, 2 seeds (torch.func)"]
-    assert row.step_us == pytest.approx(row.s_per_epoch / info["steps_per_epoch"] * 1e6)
-    assert row.overhead_us == pytest.approx(row.step_us - 2 * info["gflop_per_model_epoch"] / info["steps_per_epoch"]
-                                            / info["matmul_peak_gflops"] * 1e6)
-    assert bench.epoch_gflop({"image": 50, "audio": 1024, "text": 768}, TrainConfig(), 21000) == pytest.approx(668160 * 6 * 21000 / 1e9)  # the issue's "84 GFLOP per epoch"
-
-
-def test_benchmark_result_files_are_checked(tmp_path):
-    from mmae.bench import results
-
-    (tmp_path / "x.json").write_text('{"schema": "other", "kind": "train"}')
-    with pytest.raises(ValueError, match="x.json: not a benchmark result of schema 'mmae-bench/1' \\(schema 'other'"):
-        results.load(tmp_path / "x.json")
-    with pytest.raises(ValueError, match="kind must be 'train' or 'eval', got 'fit'"):
-        results.record("fit", None, {}, "")
-    assert results.default_path("eval", "cpu").name == "eval-cpu.json"
-
-
-def test_the_committed_benchmark_results_load():
-    from mmae.bench import results
-
-    files = sorted(results.FOLDER.glob("*.json"))
-    assert {f.name for f in files} >= {"train-cpu.json", "eval-cpu.json"}
-    for f in files:
-        rec = results.load(f)
-        assert len(results.table(rec)) >= 4 and rec["commit"] and rec["machine"]["cores"] >= 1
+    with pytest.raises(TypeError, match="unknown parameter 'engine'"):
+        make_config(engine="stacked")  # one trainer: the engine is gone
 
 
 def test_alignment_penalty_is_eq1_by_hand():
@@ -161,20 +115,18 @@ def test_modality_dropout_keeps_the_largest_draw_and_only_with_noise():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("modality_dropout", 1.0, r"modality_dropout must be in \[0, 1\), got 1.0"),
+    ("modality_dropout", 1.0, r"MMAEKnobs.modality_dropout must be a number in \[0, 1\), got 1.0"),
     ("align", -1.0, r"align must be a finite number >= 0, got -1.0"),
     ("align", float("inf"), r"align must be a finite number >= 0, got inf"),
 ])
 def test_dropout_and_align_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
-        dataclasses.replace(CFG, **{field: value})
-    with pytest.raises(ValueError, match="apply to the MMAE with fusion='mean', got model='mmae', fusion='max'"):
-        dataclasses.replace(CFG, fusion="max", align=0.1)
+        evolve(CFG, **{field: value})
 
 
 def test_variants_train_through_the_engine(tiny_std, one_thread):
     for extra in ({"modality_dropout": 0.5}, {"align": 0.1}):
-        models, hist = train_seeds(tiny_std, dataclasses.replace(CFG, epochs=2, **extra), [0, 1], progress=False)
+        models, hist = train_seeds(tiny_std, evolve(CFG, epochs=2, **extra), [0, 1], progress=False)
         assert len(models) == 2 and np.isfinite(hist[0]["loss"]).all()
         assert ("align" in hist[0]) == ("align" in extra)
 
@@ -185,24 +137,24 @@ def test_variants_train_through_the_engine(tiny_std, one_thread):
     ("mvae", "beta", [0.1, 1.0]),
 ])
 def test_a_grid_trained_as_replicas_equals_each_value_trained_alone(tiny_std, model, field, grid, one_thread):
-    cfg = dataclasses.replace(CFG, model=model, epochs=2, **({"align": 0.1} if field == "align" else {}))
-    together, hist = train_seeds(tiny_std, dataclasses.replace(cfg, **{field: grid[0]}), [3, 3], progress=False,
+    cfg = evolve(CFG, model=model, epochs=2, **({"align": 0.1} if field == "align" else {}))
+    together, hist = train_seeds(tiny_std, evolve(cfg, **{field: grid[0]}), [3, 3], progress=False,
                                  values={field: grid})
     col = "infonce" if model == "contrastive" else "loss"
     for value, h in zip(grid, hist):
-        _, alone = train_seeds(tiny_std, dataclasses.replace(cfg, **{field: value}), [3], progress=False)
+        _, alone = train_seeds(tiny_std, evolve(cfg, **{field: value}), [3], progress=False)
         np.testing.assert_allclose(h[col], alone[0][col], rtol=1e-5)
     assert not np.allclose(hist[0][col], hist[1][col])  # each replica trained with its own value
 
 
 def test_per_replica_values_are_checked(tiny_std):
     with pytest.raises(ValueError, match=r"values\['temperature'\] must hold one value per model \(2\), got \[0.1\]"):
-        train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
+        train_seeds(tiny_std, evolve(CFG, model="contrastive"), [0, 1], progress=False,
                     values={"temperature": [0.1]})
     with pytest.raises(ValueError, match=r"values: 'lr' cannot differ between the models of one mmae run; expected any of \('modality_dropout', 'align'\)"):
         train_seeds(tiny_std, CFG, [0, 1], progress=False, values={"lr": [0.1, 0.2]})
     with pytest.raises(ValueError, match="temperature"):
-        train_seeds(tiny_std, dataclasses.replace(CFG, model="contrastive"), [0, 1], progress=False,
+        train_seeds(tiny_std, evolve(CFG, model="contrastive"), [0, 1], progress=False,
                     values={"temperature": [0.1, -1.0]})
     with pytest.raises(ValueError, match="values with a resume_path need a key"):
         train_seeds(tiny_std, CFG, [0, 1], progress=False, values={"beta": [0.1, 0.2]}, resume_path="x.pt")
@@ -214,7 +166,7 @@ def test_per_replica_values_are_checked(tiny_std):
     ("contrastive", 1e20, r"Try a lower lr \(now 1e\+20\) or a higher temperature \(now 0\.1;"),
 ])
 def test_divergence_names_the_replica_and_what_to_lower(tiny_std, model, lr, advice, one_thread):
-    cfg = dataclasses.replace(CFG, model=model, lr=lr)
+    cfg = evolve(CFG, model=model, lr=lr)
     with pytest.raises(FloatingPointError, match=rf"{model} training loss is (nan|inf) at epoch 1, batch \d of 6 "
                                                  rf"\(replica 1 of 2, seed 5\): training stopped and nothing is "
                                                  rf"saved\. {advice}"):
@@ -233,7 +185,7 @@ def test_non_finite_weights_are_caught_at_the_end(tiny_std, monkeypatch, one_thr
 
     monkeypatch.setattr(torch.optim.Adam, "step", step)
     with pytest.raises(FloatingPointError, match=r"weights are not finite after epoch 1 \(") as raised:
-        train_seeds(tiny_std, dataclasses.replace(CFG, epochs=1, batch_size=1000), [0], progress=False)
+        train_seeds(tiny_std, evolve(CFG, epochs=1, batch_size=1000), [0], progress=False)
     assert "Try a lower lr" in str(raised.value)
 
 
@@ -243,9 +195,9 @@ def test_the_compiled_step_trains_as_the_eager_one(tiny_std):
     eager trajectory, the last partial batch included (168 rows, batch 32: a last batch of 8), to
     the tolerances of the seeds-together-against-alone tests above: train losses to 1e-5, weights to
     1e-4, test losses to 1 % (the biases that feed a batch norm drift in any two implementations)."""
-    cfg = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
+    cfg = make_config(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
     eager, h_eager = train_seeds(tiny_std, cfg, [0, 1], False)
-    fast, h_fast = train_seeds(tiny_std, dataclasses.replace(cfg, compile=True), [0, 1], False)
+    fast, h_fast = train_seeds(tiny_std, evolve(cfg, compile=True), [0, 1], False)
     for a, b in zip(h_eager, h_fast):
         np.testing.assert_allclose(b["loss"], a["loss"], rtol=1e-5)
         np.testing.assert_allclose(b["test_loss"], a["test_loss"], rtol=1e-2)
@@ -253,5 +205,5 @@ def test_the_compiled_step_trains_as_the_eager_one(tiny_std):
         for (name, p), q in zip(a.named_parameters(), b.parameters()):
             if name.endswith("weight"):
                 np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), atol=1e-4, err_msg=name)
-    with pytest.raises(ValueError, match="TrainConfig.compile must be True or False, got 1"):
-        TrainConfig(compile=1)
+    with pytest.raises(TypeError, match="Runtime.compile must be True or False, got int 1"):
+        make_config(compile=1)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mmae import atomic, params
+from mmae import atomic, folders, params
 from mmae.artifacts import writable_dir
 from mmae.device import pick_device
 from mmae.study import load_table, save_table
@@ -60,7 +60,7 @@ def test_a_reader_racing_a_writer_never_sees_a_partial_file(tmp_path):
 
 
 def _hold(folder, seconds, ready):
-    with atomic.folder_lock(folder):
+    with folders.folder_lock(folder):
         ready.set()
         time.sleep(seconds)
 
@@ -72,11 +72,11 @@ def test_a_second_writer_waits_then_fails_clearly(tmp_path):
     holder.start()
     assert ready.wait(30)
     with pytest.raises(TimeoutError, match=rf"{tmp_path} is locked by pid {holder.pid} .*another run is writing"):
-        with atomic.folder_lock(tmp_path, timeout=0.5, poll=0.1):
+        with folders.folder_lock(tmp_path, timeout=0.5, poll=0.1):
             pass
     holder.join()
-    with atomic.folder_lock(tmp_path, timeout=1):  # free again
-        with atomic.folder_lock(tmp_path, timeout=0):  # nested in one process: shared, no deadlock
+    with folders.folder_lock(tmp_path, timeout=1):  # free again
+        with folders.folder_lock(tmp_path, timeout=0):  # nested in one process: shared, no deadlock
             pass
 
 

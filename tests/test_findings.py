@@ -64,3 +64,25 @@ def test_reconstruction_fused_vs_each_weakest_link_and_leaders():
 @pytest.mark.parametrize("a, b", [([0.5], [0.5]), (0.1, [0.1, 0.1])])
 def test_verdict_equal_means_are_within(a, b):
     assert findings.verdict(a, b) == "within the spread of"
+
+
+def test_equal_or_nan_scores_read_as_no_signal():
+    """A meaningless score is never called a win: ties and NaNs say 'no signal'."""
+    nan = float("nan")
+    assert findings.verdict([nan, 0.5], [0.1]) == findings.verdict(0.5, nan) == "not comparable (no signal)"
+    tie = long_table({"mmae": [0.0, 0.0], "contrastive": [0.0, 0.0]}, "ari")
+    assert findings.ranking(tie, "ari", "E", "K-Means ARI") == (
+        "On E, no model stands out on K-Means ARI (MMAE 0.000, contrastive (InfoNCE) 0.000): no signal to rank them.")
+    reported = pd.DataFrame({"method": ["PCA image", "PCA text", "fusion PCA", "MMAE"], "ari": [0.5, 0.1, 0.5, 0.9]})
+    flat = reported.assign(ari=[0.0, 0.0, 0.0, 0.0])
+    assert findings.summary(flat, reported, "E", 42) == (
+        "- On E, no linear baseline stands out (ARI at k = 42: PCA image 0.000, PCA text 0.000, fusion PCA 0.000, "
+        "MMAE 0.000): no signal to compare the MMAE with.")
+    per = pd.DataFrame({"k": [8, 8, 8], "latent": ["fused z", "E_image(x_image)", "E_audio(x_audio)"],
+                        "ari": [0.0, 0.0, 0.0]})
+    assert findings.fused_vs_each(per, 8, "E").endswith("give no single best one to compare it with: no signal.")
+    noise = pd.DataFrame({"model": "mmae", "seed": 0, "metric": "ari", "modality": ["image", "audio"], "value": [0.2, 0.2]})
+    assert findings.weakest_link(noise, "ari", "modality", "E") == (
+        "On E, the MMAE's ari does not single out one modality (image 0.200, audio 0.200): no signal.")
+    card = pd.DataFrame({"MMAE": ["0.000 ± 0.000"], "fusion PCA (baseline)": ["0.000 ± 0.000"]}, index=["ARI"])
+    assert findings.scorecard_leaders(card, "E").endswith("- ARI: no single highest mean (0.000 shared; MMAE 0.000): no signal")

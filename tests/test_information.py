@@ -31,7 +31,7 @@ def planted(n_per_class: int = 60, seed: int = 0) -> Features:
 
 def test_modality_table_finds_what_was_planted():
     t = modality_table(planted(), n_init=3).set_index("modality")
-    assert list(t.columns) == ["dim", "probe_accuracy", "chance_accuracy", "kmeans_ari_class", "between_class_share",
+    assert list(t.columns) == ["dim", "constant", "probe_accuracy", "chance_accuracy", "kmeans_ari_class", "between_class_share",
                                "kmeans_ari_speaker"]
     assert t.loc["clean", "probe_accuracy"] > 0.95 and t.loc["clean", "kmeans_ari_class"] > 0.9
     assert t.loc["voice", "kmeans_ari_speaker"] > 0.9 > 0.1 > t.loc["voice", "kmeans_ari_class"]
@@ -47,4 +47,19 @@ def test_without_a_dominant_nuisance_the_text_says_so():
     f.x = {s: {"clean": a["clean"], "copy": a["clean"] + 0.1} for s, a in f.x.items()}
     text = what_the_data_can_tell(modality_table(f, n_init=3), "other data")
     assert "No modality clusters by speaker more than by class." in text
-    assert "K-Means recovers the classes best from **" in text
+    # the copy ties the original everywhere: a tie is no win
+    assert "no modality separates the classes better than the others with a linear classifier" in text
+    assert "K-Means recovers the classes equally (or not at all) from every modality" in text
+    assert "best from" not in text
+
+
+def test_a_constant_modality_is_never_called_the_best():
+    """A dead extractor (one constant row everywhere) was called the modality K-Means recovers best."""
+    f = planted()
+    for s in f.x:
+        f.x[s]["dead"] = np.zeros((len(f.y[s]), 5))
+    t = modality_table(f, n_init=3)
+    assert t.set_index("modality")["constant"].to_dict() == {"clean": False, "voice": False, "dead": True}
+    text = what_the_data_can_tell(t, "data with a dead extractor")
+    assert text.startswith("On data with a dead extractor, **dead** is constant (every row the same): no signal")
+    assert "**dead** (" not in text and "from **dead**" not in text

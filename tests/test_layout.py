@@ -40,15 +40,15 @@ def test_a_figure_change_keeps_every_cache_and_a_model_change_clears_it(package)
 
 def test_the_zoo_is_kept_across_a_figure_change(package, tiny_std, tmp_path, capsys, one_thread):
     from mmae.study import load_or_train_zoo
-    from mmae.training import TrainConfig
+    from mmae.training import make_config
 
-    cfg = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=1, device="cpu")
+    cfg = make_config(latent_dim=4, hidden=(8, 8), epochs=1, device="cpu")
     first = load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path, progress=False)
     (package / "report" / "findings.py").write_text((package / "report" / "findings.py").read_text() + "\n#\n")
-    again = load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path, progress=False)
+    again = load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path)
     assert "Loaded mmae_z4.pt" in capsys.readouterr().out and again.key == first.key
     (package / "training" / "loop.py").write_text((package / "training" / "loop.py").read_text() + "\n#\n")
-    load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path, progress=False)
+    load_or_train_zoo(tiny_std, cfg, [0], ["mmae"], tmp_path)
     assert "trained with other code, data or parameters" in capsys.readouterr().out
 
 
@@ -107,10 +107,12 @@ def test_chapters_07_14_take_the_zoos_parameters_from_one_declaration(chapter):
 def test_the_zoos_parameters_agree_with_the_packages_defaults():
     from dataclasses import fields
 
+    from mmae.models import ContrastiveKnobs, MVAEKnobs
     from mmae.study import MODEL_LABELS, ZooParams
-    from mmae.training import TrainConfig
+    from mmae.training import Optim, Runtime, TrainConfig
 
-    zoo, train = params_of(ZooParams), {f.name: f.default for f in fields(TrainConfig)}
+    zoo = params_of(ZooParams)
+    train = {f.name: f.default for cls in (TrainConfig, Optim, Runtime, MVAEKnobs, ContrastiveKnobs) for f in fields(cls)}
     for name in ("latent_dim", "fusion", "batch_size", "lr", "beta", "temperature", "device"):
         assert zoo[name] == train[name], name  # one value for a parameter, everywhere
     assert zoo["models"] == tuple(MODEL_LABELS)

@@ -40,19 +40,20 @@ def test_mean_and_max_fusion_and_subsets():
     torch.testing.assert_close(model.encode(x), torch.maximum(torch.maximum(h["image"], h["audio"]), h["text"]))
 
 
-def test_masked_fusion_ignores_missing_rows():
+def test_fusion_of_the_rows_present_only():
+    """What modality dropout trains with: ``present`` (M, n) leaves a modality out of a row's z."""
     torch.manual_seed(0)
     model = MMAE(DIMS, latent_dim=3).eval()
     x = batch()
-    mask = {"image": torch.tensor([1, 1, 0, 0], dtype=torch.bool),
-            "audio": torch.tensor([1, 0, 1, 0], dtype=torch.bool),
-            "text": torch.tensor([1, 0, 0, 1], dtype=torch.bool)}
-    h, z = model.encode_each(x), model.encode(x, mask)
+    present = torch.tensor([[1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]], dtype=torch.bool)  # image, audio, text
+    h = model.encode_each(x)
+    z = model.fuse(h, present)
     torch.testing.assert_close(z[1], h["image"][1])
     torch.testing.assert_close(z[2], h["audio"][2])
     torch.testing.assert_close(z[0], (h["image"][0] + h["audio"][0] + h["text"][0]) / 3)
     model.fusion = "max"
-    torch.testing.assert_close(model.encode(x, mask)[3], h["text"][3])
+    torch.testing.assert_close(model.fuse(h, present)[3], h["text"][3])
+    torch.testing.assert_close(model.fuse(h, present)[0], torch.maximum(torch.maximum(h["image"][0], h["audio"][0]), h["text"][0]))
 
 
 def test_invalid_arguments():

@@ -10,7 +10,7 @@ MACHINE = {"cpu": "Test CPU", "cores": 2, "torch_threads": 2, "gpu": None, "plat
 
 
 def record(kind, rows, info, gpu=None):
-    index = "trainer" if kind == "train" else "chapter"
+    index = {"train": "trainer", "eval": "chapter", "sweeps": "way"}[kind]
     rec = results.record(kind, pd.DataFrame(rows).set_index(index), info, "python -m mmae.bench")
     return rec | {"machine": MACHINE | {"gpu": gpu}, "file": f"{kind}.json", "date": "2026-12-02T00:00:00+00:00"}
 
@@ -52,3 +52,33 @@ def test_inventory_says_when_there_is_no_gpu_and_build_table_totals():
     table = performance.build_table([{"chapter": "01", "wall_s": 30.0, "device": "cpu", "date": "d"},
                                      {"chapter": "02", "wall_s": 45.5, "device": "cpu", "date": "d"}])
     assert table.loc["all chapters", "seconds"] == pytest.approx(75.5) and table.loc["all chapters", "wall time"] == "1 min 16 s"
+
+
+def test_side_by_side_seeds_are_held_to_the_target_too():
+    rows = TRAIN + [dict(TRAIN[-1], trainer="trainer, 4 seeds side by side (2 tasks at once)", s_per_epoch=1.2)]
+    text = performance.train_findings([record("train", rows, TRAIN_INFO | {"workers": 2})])
+    assert ("The same 4 seeds trained one by one, 2 at a time as tasks of `mmae.cluster` (one thread each), take "
+            "1.200 s per epoch of all of them, 1.20x the former engine's 4 seeds: the target of at most 1.4x is "
+            "**met** that way too.") in text
+    assert performance.train_table(record("train", rows, TRAIN_INFO)).loc[rows[-1]["trainer"], "spread over rounds (s)"] == "-"
+
+
+def test_sweeps_findings_and_the_model_of_more_workers():
+    from mmae.bench.sweeps import makespan
+
+    durations = [30.0, 20.0, 20.0, 10.0]
+    rows = [{"way": "serial (this process)", "workers": 1, "wall_s": 80.0, "measured": True},
+            {"way": "local cluster, 2 workers", "workers": 2, "wall_s": 45.0, "measured": True}]
+    rows += [{"way": f"model, {n} workers", "workers": n, "wall_s": makespan(durations, n) + 5.0, "measured": False}
+             for n in (1, 2, 4)]
+    t = pd.DataFrame(rows)
+    t["speedup"] = 80.0 / t["wall_s"]
+    info = {"device": "cpu", "tasks": 4, "seeds": 5, "epochs": 2, "longest_task_s": 30.0}
+    rec = record("sweeps", t.to_dict("records"), info)
+    assert [makespan(durations, n) for n in (1, 2, 4, 8)] == [80.0, 40.0, 30.0, 30.0]  # the longest task bounds it
+    assert performance.sweeps_findings([rec]) == (
+        "- **2 cores of Test CPU**: the 4 trainings of chapter 7's zoo (5 seeds, 2 epochs each) take 1 min 20 s one "
+        "after another and 45.0 s as tasks of a local cluster of 2 workers, 1.78x. Scheduled longest first, more "
+        "workers would take them to at most 2.29x: the longest task (30.0 s) bounds the wall time, whatever the "
+        "number of workers.")
+    assert performance.sweeps_table(rec)["speed-up vs serial"].tolist() == ["1.00x", "1.78x", "0.94x", "1.78x", "2.29x"]

@@ -13,13 +13,13 @@ import pytest
 import torch
 
 from mmae.artifacts import checkpoint_path, latents_path
-from mmae.training import (TrainConfig, encode, latents_match, load_or_train, load_or_train_seeds, resume_path_of,
+from mmae.training import (evolve, make_config, encode, latents_match, load_or_train, load_or_train_seeds, resume_path_of,
                            train, train_seeds)
 from mmae.models import MODELS
 from mmae.training import resume
 
-CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, device="cpu")
-REF = dataclasses.replace(CFG, seed=7)  # one seed: the plain loop on the module itself
+CFG = make_config(latent_dim=4, hidden=(8, 8), epochs=4, batch_size=32, device="cpu")
+REF = evolve(CFG, seed=7)  # one seed: the plain loop on the module itself
 
 
 def assert_identical(a: tuple[list, list], b: tuple[list, list]) -> None:
@@ -73,14 +73,15 @@ def test_seeds_together_resume_bit_identically(tiny_std, tmp_path, monkeypatch, 
     assert resumed[1][1].seconds.tolist()[:stop] == [r["seconds"] for r in saved["rows"][1]]
 
 
-def test_one_seed_resumes_bit_identically(tiny_std, tmp_path, monkeypatch, capsys, one_thread):
-    path = tmp_path / "ref.resume.pt"
-    model, history = train(tiny_std, REF, progress=False)
+@pytest.mark.parametrize("batch_size", [32, 167])  # 168 rows: with 167, the last row joins the batch before it
+def test_one_seed_resumes_bit_identically(tiny_std, tmp_path, monkeypatch, capsys, one_thread, batch_size):
+    path, ref = tmp_path / "ref.resume.pt", evolve(REF, batch_size=batch_size)
+    model, history = train(tiny_std, ref, progress=False)
     with monkeypatch.context() as mp, pytest.raises(KeyboardInterrupt):
         kill_during(mp, 3)  # state written after epoch 2; epoch 3 is lost and replayed
-        train(tiny_std, REF, progress=False, resume_path=path, save_every=2)
+        train(tiny_std, ref, progress=False, resume_path=path, save_every=2)
     assert torch.load(path, weights_only=True)["epoch"] == 2
-    resumed = train(tiny_std, REF, progress=False, resume_path=path, save_every=2)
+    resumed = train(tiny_std, ref, progress=False, resume_path=path, save_every=2)
     assert "epoch 2 of 4 done" in capsys.readouterr().out
     assert_identical(([model], [history]), ([resumed[0]], [resumed[1]]))
 
@@ -147,7 +148,7 @@ def test_unreadable_or_foreign_resume_state_is_ignored(tiny_std, tmp_path, monke
     path.unlink()
     with monkeypatch.context() as mp, pytest.raises(KeyboardInterrupt):
         kill_after_save(mp, 2)
-        load_or_train_seeds(tiny_std, dataclasses.replace(CFG, epochs=3), [0], path, progress=False, save_every=1)
+        load_or_train_seeds(tiny_std, evolve(CFG, epochs=3), [0], path, progress=False, save_every=1)
     with pytest.warns(UserWarning, match="m.resume.pt belongs to another run"):
         assert_identical(alone, load_or_train_seeds(tiny_std, CFG, [0], path, progress=False))
 
@@ -155,7 +156,7 @@ def test_unreadable_or_foreign_resume_state_is_ignored(tiny_std, tmp_path, monke
 def test_latents_of_another_run_are_detected_and_rewritten(tiny_std, tmp_path, capsys, one_thread):
     a, b = tmp_path / "a", tmp_path / "b"
     model, _ = load_or_train(tiny_std, REF, a, progress=False)
-    load_or_train(tiny_std, dataclasses.replace(REF, seed=8), b, progress=False)
+    load_or_train(tiny_std, evolve(REF, seed=8), b, progress=False)
     ckpt = torch.load(checkpoint_path(a, 4), weights_only=True)
     assert set(ckpt["latents"]) == {latents_path(a, 4, s).name for s in tiny_std.splits} and latents_match(ckpt, a)
     shutil.copy(latents_path(b, 4, "test"), latents_path(a, 4, "test"))  # b's latents beside a's checkpoint
@@ -189,7 +190,7 @@ def test_failures_cache_nothing(tiny_std, tmp_path, monkeypatch, one_thread):
     with pytest.raises(FloatingPointError, match=r"non-finite values \(text: 1344\)"):
         load_or_train_seeds(nan, CFG, [0, 1], tmp_path / "m.pt", progress=False)
     with pytest.raises(ValueError, match="loss_weights names"):
-        load_or_train(tiny_std, dataclasses.replace(REF, loss_weights={"txt": 1.0}), tmp_path, progress=False)
+        load_or_train(tiny_std, evolve(REF, loss_weights={"txt": 1.0}), tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir() if p.name != ".lock"] == []
 
 

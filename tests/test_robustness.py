@@ -10,7 +10,7 @@ from mmae.data import Features, standardize
 from mmae.study.questions import cluster_many
 from mmae.study import embed, load_or_train_zoo
 from mmae.data.synthetic import make_synthetic
-from mmae.training import TrainConfig
+from mmae.training import make_config
 
 
 def measured(values: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def small():
 
 
 def test_measure_values(small, tmp_path, one_thread):
-    cfg = TrainConfig(latent_dim=4, epochs=1, device="cpu")
+    cfg = make_config(latent_dim=4, epochs=1, device="cpu")
     zoo = load_or_train_zoo(small, cfg, [0, 1], robustness.MODELS, tmp_path, progress=False)
     t = robustness.measure(small, zoo, n_init=2)
     assert t.groupby("question").size().to_dict() == {q: 4 for q in robustness.QUESTION_LABELS}
@@ -98,3 +98,48 @@ def test_data_table(small):
     assert t.loc["S"].to_dict() == {"what": "small", "classes": 42, "train rows": 252, "test rows": 126,
                                     "ood rows": 24, "epochs": 3, "temperature": 0.05}
     assert robustness.data_table({"S": small}, {"S": 3}, {"S": {}}).loc["S", "temperature"] == "default"
+
+
+def two_sets(monkeypatch):
+    """Two small data sets by name, for run_all (it loads them in this process)."""
+    sets = {name: standardize(Features(*make_synthetic(seed=s, n_train_per_class=6, n_test_per_class=3, n_ood=24,
+                                                       dims={"image": 50, "audio": 12, "text": 10}), name, True))
+            for s, name in enumerate(["one", "two"])}
+    monkeypatch.setattr(robustness, "load_features", lambda d, seed=0, environ=False: sets[d])
+    return sets
+
+
+def test_run_all_in_rounds_of_tasks_equals_run_one_by_one(monkeypatch, tmp_path, one_thread):
+    """The three rounds (tuning and untuned models, tuned models, measurements) leave what run()
+    computes for each data set alone: the same tables, the same tuned choices, and run() then
+    loads them instead of computing anything."""
+    from mmae import cluster
+
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+    sets = two_sets(monkeypatch)
+    cfg = make_config(latent_dim=4, hidden=(8, 8), epochs=1, batch_size=64, device="cpu")
+    together = robustness.run_all([(d, cfg, False) for d in sets], [0, 1], tmp_path / "all", n_init=2)
+    for (d, f), (f2, table, chosen) in zip(sets.items(), together):
+        _, alone, chosen_alone = robustness.run(d, cfg, [0, 1], tmp_path / "alone", n_init=2, progress=False)
+        pd.testing.assert_frame_equal(table, alone)
+        assert chosen == chosen_alone and set(chosen) == {"contrastive"} and f2 is f
+    measured_again = []
+    monkeypatch.setattr(robustness, "measure", lambda *a, **k: measured_again.append(a) or pytest.fail("measured"))
+    robustness.run_all([(d, cfg, False) for d in sets], [0, 1], tmp_path / "all", n_init=2)  # all cached
+    assert measured_again == []
+
+
+@pytest.mark.slow
+def test_run_all_on_a_local_cluster_equals_serial(monkeypatch, tmp_path):
+    from mmae import cluster
+
+    sets = two_sets(monkeypatch)
+    cfg = make_config(latent_dim=4, hidden=(8, 8), epochs=1, batch_size=64, device="cpu")
+    jobs = [(d, cfg, False) for d in sets]
+    monkeypatch.delenv(cluster.SCHEDULER, raising=False)
+    parallel = robustness.run_all(jobs, [0, 1], tmp_path / "parallel", n_init=2)
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+    serial = robustness.run_all(jobs, [0, 1], tmp_path / "serial", n_init=2)
+    for (_, a, ca), (_, b, cb) in zip(parallel, serial):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert ca == cb

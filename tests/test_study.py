@@ -1,5 +1,4 @@
 """mmae.study: the models compared, the zoo cache and the tables of chapters 07-14."""
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -9,9 +8,9 @@ from mmae import study
 from mmae.baselines import FusionPCA
 from mmae.data import Features
 from mmae.report.tables import format_mean_std, pair_mean, scorecard, spread
-from mmae.training import TrainConfig
+from mmae.training import evolve, make_config
 
-CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
+CFG = make_config(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
 NAMES = ["mmae", "mmae_dimweighted", "mmae_dropout", "mmae_align", "mmae_impute", "mvae", "mvae_cross",
          "contrastive", "fusion_pca"]
 
@@ -24,11 +23,14 @@ def test_subsets_in_order():
 
 def test_variant_configs():
     dims = {"image": 50, "audio": 1024, "text": 768}
-    w = study.variant_config("mmae_dimweighted", CFG, dims).loss_weights
+    w = study.variant_config("mmae_dimweighted", CFG, dims).knobs.loss_weights
     assert w == pytest.approx({"image": 150 / 1842, "audio": 3072 / 1842, "text": 2304 / 1842})
     assert sum(w.values()) == pytest.approx(3.0)  # mean weight 1, like the unweighted loss
     assert study.variant_config("mvae", CFG, dims).model == "mvae"
     assert study.variant_config("mmae", CFG, dims) == CFG
+    assert study.variant_config("mvae", CFG, dims, knobs={"beta": 0.5, "temperature": 9.0}).knobs.beta == 0.5
+    assert study.variant_config("contrastive", CFG, dims, {"contrastive": {"temperature": 0.2}},
+                                {"beta": 0.5, "temperature": 9.0}).knobs.temperature == 0.2  # chosen wins
     with pytest.raises(ValueError, match="unknown model 'vae'"):
         study.variant_config("vae", CFG, dims)
 
@@ -60,11 +62,13 @@ def zoo_and_features(tmp_path_factory):
 def test_zoo_is_cached_and_never_stale(zoo_and_features, capsys):
     zoo, features, folder = zoo_and_features
     assert list(zoo.models) == NAMES and all(len(m) == 2 for m in zoo.models.values())
-    again = study.load_or_train_zoo(features, CFG, [0, 1], ["mmae"], folder, progress=False)
+    again = study.load_or_train_zoo(features, CFG, [0, 1], ["mmae"], folder)
     assert "Loaded mmae_z4.pt" in capsys.readouterr().out
+    study.load_or_train_zoo(features, CFG, [0, 1], ["mmae"], folder, progress=False)
+    assert capsys.readouterr().out == ""  # quiet without progress
     np.testing.assert_array_equal(study.embed(again.models["mmae"][1], features.x["test"]),
                                   study.embed(zoo.models["mmae"][1], features.x["test"]))
-    other = study.load_or_train_zoo(features, dataclasses.replace(CFG, epochs=1), [0, 1], ["mmae"], folder,
+    other = study.load_or_train_zoo(features, evolve(CFG, epochs=1), [0, 1], ["mmae"], folder,
                                     progress=False)
     assert "Loaded" not in capsys.readouterr().out and len(other.histories["mmae"][0]) == 1
     assert other.key != zoo.key
@@ -176,23 +180,22 @@ def test_imputed_mmae_fills_missing_encodings_with_their_train_mean(zoo_and_feat
     means = {m: h.mean(0) for m, h in encode(mmae, f.x["train"], each=True).items()}
     expected = (each + means["audio"] + means["text"]) / 3
     np.testing.assert_allclose(imputed.encode({"image": f.x["test"]["image"]}), expected, rtol=1e-5, atol=1e-6)
-    assert study.variant_config("mmae_dropout", CFG, f.dims).modality_dropout == study.zoo.DROPOUT
-    assert study.variant_config("mmae_align", CFG, f.dims).align == study.zoo.ALIGN
+    assert study.variant_config("mmae_dropout", CFG, f.dims).knobs.modality_dropout == study.zoo.DROPOUT
+    assert study.variant_config("mmae_align", CFG, f.dims).knobs.align == study.zoo.ALIGN
     assert study.variant_config("mmae_impute", CFG, f.dims) == CFG
 
 
 def test_sweep_table_reads_only_the_runs_own_seeds(tiny_std, tmp_path, one_thread):
     """A leftover seed7/ (another run's, with another latent size) beside the run is never scored."""
-    from dataclasses import replace
 
     from mmae.training import save_run, train
 
     run = tmp_path / "latent_dim=4"
     for s in (0, 1):
-        model, history = train(tiny_std, replace(CFG, seed=s, epochs=1), progress=False)
-        save_run(model, replace(CFG, seed=s, epochs=1), history, tiny_std, run / f"seed{s}")
-    old_model, old_history = train(tiny_std, replace(CFG, seed=7, epochs=1, latent_dim=3), progress=False)
-    save_run(old_model, replace(CFG, seed=7, epochs=1, latent_dim=3), old_history, tiny_std, run / "seed7")
+        model, history = train(tiny_std, evolve(CFG, seed=s, epochs=1), progress=False)
+        save_run(model, evolve(CFG, seed=s, epochs=1), history, tiny_std, run / f"seed{s}")
+    old_model, old_history = train(tiny_std, evolve(CFG, seed=7, epochs=1, latent_dim=3), progress=False)
+    save_run(old_model, evolve(CFG, seed=7, epochs=1, latent_dim=3), old_history, tiny_std, run / "seed7")
     runs = pd.DataFrame([{"parameter": "latent_dim", "value": 4, "folder": run, "executed": True,
                           "latent_dim": 4, "seeds": [0, 1]}])
     table = study.sweep_table(runs, tiny_std, k=3, n_init=1)

@@ -5,9 +5,9 @@ import pytest
 
 from mmae import study
 from mmae.study import tuning
-from mmae.training import TrainConfig
+from mmae.training import make_config
 
-CFG = TrainConfig(latent_dim=4, hidden=(8, 8), epochs=1, batch_size=32, device="cpu")
+CFG = make_config(latent_dim=4, hidden=(8, 8), epochs=1, batch_size=32, device="cpu")
 
 
 def test_validation_split_is_stratified_disjoint_and_never_test(tiny_std):
@@ -37,5 +37,5 @@ def test_tune_prepare_and_the_zoo_use_the_chosen_values(tiny_std, tmp_path, one_
     assert (tmp_path / "zoo" / "beyond_tuning.csv").exists()
     zoo = study.load_or_train_zoo(tiny_std, CFG, [0], ["mvae"], tmp_path, progress=False, chosen=chosen)
     assert zoo.chosen == chosen
-    assert study.variant_config("mvae", CFG, tiny_std.dims, chosen).beta == chosen["mvae"]["beta"]
+    assert study.variant_config("mvae", CFG, tiny_std.dims, chosen).knobs.beta == chosen["mvae"]["beta"]
     assert zoo.key != study.zoo_key(tiny_std, CFG, [0], ["mvae"], {"mvae": {"beta": 123.0}})

@@ -13,7 +13,7 @@ import pandas as pd
 from mmae import study
 from mmae.device import pick_device
 from mmae.evaluation import N_INIT
-from mmae.training import TrainConfig
+from mmae.training import make_config
 
 CHAPTERS = {  # chapter: (its question tables, a call of each with the engine and device)
     "08 retrieval": ("retrieval", lambda z, f, e, d: study.retrieval_table(z, f, engine=e, device=d)),
@@ -40,7 +40,7 @@ def run(data: str = "real", epochs: int = 5, seeds: int = 5, device: str = "auto
     info : dict
     """
     names = ["mmae", "fusion_pca"] if tiny else list(study.MODEL_LABELS)
-    cfg = TrainConfig(epochs=1 if tiny else epochs, latent_dim=8 if tiny else 128, device=device)
+    cfg = make_config(epochs=1 if tiny else epochs, latent_dim=8 if tiny else 128, device=device)
     seed_list = list(range(2 if tiny else seeds))
     t0 = time.perf_counter()
     features, zoo, _ = study.prepare(data, 0, cfg, seed_list, names, artifacts_dir, progress=False, tune=not tiny)
@@ -61,7 +61,7 @@ def run(data: str = "real", epochs: int = 5, seeds: int = 5, device: str = "auto
     table = pd.DataFrame(rows).set_index("chapter")
     total = table[["reference_s", "batched_s"]].sum()
     info = {"data": features.name, "fingerprint": features.fingerprint(), "device": dev,
-            "models": names, "seeds": seed_list, "epochs": cfg.epochs, "n_train": int(len(features.y["train"])),
+            "models": names, "seeds": seed_list, "epochs": cfg.optim.epochs, "n_train": int(len(features.y["train"])),
             "n_test": int(len(features.y["test"])), "n_classes": int(features.n_classes), "n_init": N_INIT,
             "zoo_prepare_s": prepare_s, "total_reference_s": float(total["reference_s"]),
             "total_batched_s": float(total["batched_s"]), "batched_share": float(total["batched_s"] / total["reference_s"])}

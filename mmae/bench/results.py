@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import platform
 from pathlib import Path
@@ -40,8 +41,8 @@ def _cpu_name() -> str:
 
 def record(kind: str, table: pd.DataFrame, info: dict, command: str) -> dict:
     """The JSON record of one benchmark run."""
-    if kind not in ("train", "eval"):
-        raise ValueError(f"kind must be 'train' or 'eval', got {kind!r}")
+    if kind not in ("train", "eval", "sweeps"):
+        raise ValueError(f"kind must be 'train', 'eval' or 'sweeps', got {kind!r}")
     return {"schema": SCHEMA, "kind": kind, "command": command, **provenance.git_state(ROOT),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(), "info": info, "results": table.reset_index().to_dict(orient="records")}
@@ -53,5 +54,10 @@ def default_path(kind: str, device: str) -> Path:
 
 
 def save(rec: dict, path: str | Path) -> Path:
-    """Write ``rec`` as indented JSON, atomically (a reader never sees half a file)."""
-    return write_text(path, json.dumps(rec, indent=2, default=float) + "\n")
+    """Write ``rec`` as indented JSON, atomically (a reader never sees half a file); a record
+    holding a NaN or an infinity is refused (``ValueError``): a result that measured nothing
+    never replaces one that measured something."""
+    bad = [k for r in rec["results"] for k, v in r.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"the results hold non-finite values ({', '.join(sorted(set(bad)))}): {path} is not written")
+    return write_text(path, json.dumps(rec, indent=2, default=float, allow_nan=False) + "\n")

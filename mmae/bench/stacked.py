@@ -102,16 +102,16 @@ class StackedMMAE(nn.Module):
 
 
 def train_seconds(x: dict[str, Tensor], models: list[nn.Module], seeds: list[int], cfg: TrainConfig) -> list[float]:
-    """Train ``models`` (MMAEs) stacked with Eq. (3) for ``cfg.epochs``: seconds of every epoch."""
+    """Train ``models`` (MMAEs) stacked with Eq. (3) for ``cfg.optim.epochs``: seconds of every epoch."""
     device = next(iter(x.values())).device
     net = StackedMMAE(models).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda") or None)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, fused=device.type in ("cpu", "cuda") or None)
     n, orders, seconds = len(next(iter(x.values()))), [torch.Generator().manual_seed(s) for s in seeds], []
-    for _ in range(cfg.epochs):
+    for _ in range(cfg.optim.epochs):
         t0 = time.perf_counter()
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
-        for i in range(0, n, cfg.batch_size):
-            idx = perms[:, i:i + cfg.batch_size]
+        for i in range(0, n, cfg.optim.batch_size):
+            idx = perms[:, i:i + cfg.optim.batch_size]
             xb = {m: a[idx] for m, a in x.items()}
             x_hat = net(xb)[1]
             loss = torch.stack([(x_hat[m] - xb[m]).pow(2).mean((1, 2)) for m in xb], 1).sum()

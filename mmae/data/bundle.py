@@ -27,6 +27,7 @@ data sets by name (the committed real sets, the synthetic variants), :mod:`mmae.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,44 @@ def _check_classes(root: Path, y: dict[str, np.ndarray]) -> int:
         raise ValueError(f"{root / 'ood_labels.npy'}: out-of-distribution labels must not be in-distribution "
                          f"classes (0..{k - 1}), got {len(shared)} that are: {_some(shared)}")
     return k
+
+
+MIN_ROWS = 2  # rows of every class in train and test: K-Means must group rows, the validation slice keeps one
+
+
+def check_usable(x: dict, y: dict, nuisance: dict, where: Path) -> None:
+    """Refuse data on which the protocol's numbers mean nothing, and warn about data that make
+    some of them meaningless, naming the array (``where`` is the bundle folder):
+
+    - a class with fewer than :data:`MIN_ROWS` rows in train or test (``ValueError``);
+    - a test split without some class of train (``ValueError``);
+    - a constant modality, every feature the same on every train row, as a dead extractor writes
+      (``UserWarning``: its scores say nothing);
+    - nuisance labels for some splits only (``UserWarning``: the chapters that use them skip them).
+    """
+    for split in ("train", "test"):
+        classes, counts = np.unique(y[split], return_counts=True)
+        if (thin := counts < MIN_ROWS).any():
+            raise ValueError(f"{where / f'{split}_labels.npy'}: every class needs at least {MIN_ROWS} rows in "
+                             f"{split} (K-Means must group rows, and tuning keeps one of each class out), got "
+                             + ", ".join(f"class {c}: {n}" for c, n in list(zip(classes[thin], counts[thin]))[:10])
+                             + (", ..." if thin.sum() > 10 else ""))
+    missing = np.setdiff1d(np.unique(y["train"]), np.unique(y["test"]))
+    if missing.size:
+        raise ValueError(f"{where / 'test_labels.npy'}: the test split must hold every class of train_labels.npy, "
+                         f"got none of classes {_some(missing.tolist())}")
+    for m, a in x["train"].items():
+        if len(a) > 1 and float(np.ptp(a, axis=0).max()) == 0.0:
+            warnings.warn(f"{where / f'train_{m}.npy'}: the {m} features are constant (every row the same): this "
+                          f"modality carries no information, and every score computed from it says nothing",
+                          UserWarning, stacklevel=3)
+    names = {s: set(nuisance.get(s, {})) for s in y}
+    for name in sorted(set().union(*names.values())):
+        lacking = [s for s in y if name not in names[s]]
+        if lacking:
+            warnings.warn(f"{where}: nuisance labels '{name}' are given for {sorted(set(y) - set(lacking))} but not "
+                          f"for {lacking} (no {', '.join(f'{s}_nuisance_{name}.npy' for s in lacking)}): the "
+                          "chapters that use them skip them", UserWarning, stacklevel=3)
 
 
 def bundle_modalities(path: str | Path) -> tuple[str, ...]:
@@ -256,6 +295,7 @@ def load_bundle(path: str | Path, dims: dict[str, int] | None = None,
                 raise ValueError(f"{f}: nuisance labels have {len(a)} rows, expected {len(labels)}")
             nuisance.setdefault(split, {})[f.name[len(f"{split}_nuisance_"):-4]] = a.astype(np.int64)
     _check_classes(root, y)
+    check_usable(x, y, nuisance, where=root)
     name = (manifest or {}).get("name") or display_path(root)  # a folder in the repository: relative to it
     return Features(x, y, name=name, synthetic=False, info={"manifest": manifest} if manifest else {},
                     nuisance=nuisance)

@@ -23,3 +23,21 @@ def check_pair(A: np.ndarray, B: np.ndarray, a: str, b: str, metric="cosine", ba
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+
+
+def leader(scores) -> str | None:
+    """The name of the one highest score of ``scores`` (a mapping or Series of name -> number);
+    None when there is no signal to read: every score NaN, or the highest shared by two names
+    (a tie says nothing about which is better).
+
+    Examples
+    --------
+    >>> leader({"image": 0.2, "text": 0.5}), leader({"image": 0.5, "text": 0.5}), leader({"a": float("nan")})
+    ('text', None, None)
+    """
+    values = {k: float(v) for k, v in dict(scores).items() if not np.isnan(float(v))}
+    if not values:
+        return None
+    top = max(values.values())
+    best = [k for k, v in values.items() if v == top]
+    return best[0] if len(best) == 1 else None

@@ -2,9 +2,16 @@
 
 :func:`build_bundle` reads the tables and forms the triplets (:mod:`mmae.luma.rows`), runs the
 three extractors of :mod:`mmae.luma.extract` split by split in resumable parts
-(``out_dir/parts/``, keyed by a stamp of the config, the triplets and the models), then writes
+(``out_dir/parts/``, keyed by a stamp of the config, the triplets and the models; one task of
+:func:`mmae.cluster.run` per part, where ``MMAE_SCHEDULER`` says), then writes
 ``{split}_{modality}.npy``, ``{split}_labels.npy``, ``triplets.csv`` and ``manifest.json``.
 torch and the extractors are imported when a bundle is built, not with this module.
+
+It writes only into a folder that is absent, empty or its own
+(:func:`mmae.luma.outputs.foreign_entries`): a bundle it wrote before (its ``manifest.json``
+says ``format: mmae-luma-bundle/1``), or the resumable work of a run that stopped (``parts/stamp.txt``); and then only the names it writes. Anything else in
+the folder (a file of another name, another program's manifest, arrays with neither marker) stops
+it before any work, unless ``overwrite``.
 """
 from __future__ import annotations
 
@@ -24,13 +31,13 @@ from mmae.artifacts import display_path
 from mmae.atomic import save_csv, save_npy, save_torch, write_text
 from mmae.data import MODALITIES, sha256_file
 from mmae.luma.config import ExtractConfig
+from mmae.luma.outputs import BUNDLE_FORMAT, claim_out
 from mmae.luma.rows import CLASS_ID, LUMA_CLASSES, image_tables, make_triplets, read_luma
 
-BUNDLE_FORMAT = "mmae-luma-bundle/1"
 
 
 def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig = ExtractConfig(),
-                 models: dict | None = None, progress: bool = True) -> Path:
+                 models=None, progress: bool = True, overwrite: bool = False) -> Path:
     """Extract every split x modality of a LUMA copy into a feature bundle with a manifest.
 
     Parameters
@@ -40,35 +47,56 @@ def build_bundle(luma_dir: str | Path, out_dir: str | Path, cfg: ExtractConfig =
         ``python -m mmae.luma download`` makes one).
     out_dir : str or Path
         The bundle folder; ``out_dir/parts/`` holds resumable chunks and the fine-tuned weights.
+        It must be absent, empty, or this function's own (:func:`mmae.luma.outputs.foreign_entries`): a bundle it
+        wrote, or the parts of a run that stopped (:mod:`mmae.luma.outputs`).
     cfg : ExtractConfig
-    models : dict or None
-        ``{"image": VGG11BN, "audio": Wav2Vec2Model, "text": (BertModel, tokenizer)}`` with an
-        optional ``"info"`` dict per modality; None downloads the pretrained weights
-        (:func:`mmae.luma.extract.load_pretrained`). Tests pass :func:`mmae.luma.extract.tiny_models`.
+    models : ModelSource, dict or None
+        Where the models come from: a :class:`mmae.luma.extract.ModelSource` (``"tiny"``: small
+        random models; ``"pretrained"``: downloaded, then cached), which every worker loads once;
+        or the models themselves, ``{"image": VGG11BN, "audio": Wav2Vec2Model, "text": (BertModel,
+        tokenizer)}`` with an optional ``"info"`` dict per modality (:func:`mmae.luma.extract.tiny_models`),
+        sent to every worker once. None: ``ModelSource("pretrained")``.
     progress : bool
         Show tqdm bars.
+
+    Each chunk of ``cfg.chunk_size`` items is a task of :func:`mmae.cluster.run`, run where
+    ``MMAE_SCHEDULER`` says (:mod:`mmae.cluster`; ``python -m mmae.luma extract --scheduler``): the
+    bundle is the same byte for byte wherever its chunks ran. On a cluster, ``out_dir`` and
+    ``luma_dir`` must be on a file system the workers share (they read the audio files and the
+    fine-tuned weights, and write the parts).
+    overwrite : bool, default False
+        Write into ``out_dir`` whatever it holds (its files of the names written here are
+        replaced; others are left, and a ``.npy`` file the new manifest does not list makes the
+        bundle fail to load).
 
     Returns
     -------
     Path
         ``out_dir``, readable by :func:`mmae.data.load_bundle` (which verifies the manifest).
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` holds something that is not this function's own and ``overwrite`` is False
+        (before any work; the message names what).
+    NotADirectoryError
+        ``out_dir`` is a file.
     """
     from mmae.device import pick_device
 
-    root, out = Path(luma_dir), Path(out_dir)
+    root, out = Path(luma_dir), claim_out(out_dir, overwrite)
     device = pick_device(cfg.device)
     tables = read_luma(root)
     triplets = make_triplets(tables, cfg.seed)
-    models, info = _load_models(models)
+    models, info, source = _load_models(models)
     parts = _open_parts(out / "parts", _stamp(cfg, triplets, info))
     splits = [s for s in ("train", "test", "ood") if (triplets["split"] == s).any()]
     job = {"root": root, "tables": tables, "triplets": triplets, "cfg": cfg, "parts": parts, "splits": splits,
-           "device": device}
-    image, kind, finetuned = _image_features(models["image"], **job)
+           "device": device, "progress": progress, "loaded": (models, info, source)}
+    image, kind, finetuned = _image_features(**job)
     if finetuned is not None:
         info["image"]["finetuned_fingerprint"] = finetuned
-    feats = {"image": image, "audio": _audio_features(models["audio"], **job),
-             "text": _text_features(*models["text"], **job)}
+    feats = {"image": image, "audio": _audio_features(**job), "text": _text_features(**job)}
     files = _write_arrays(out, parts, triplets, feats, splits)
     manifest = _manifest(root, out, cfg, device, info, kind, triplets, splits, files)
     write_text(out / "manifest.json", json.dumps(manifest, indent=1, default=str))  # last: the bundle is whole
@@ -83,18 +111,29 @@ def manifest_table(bundle_dir: str | Path) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ models and parts
-def _load_models(models: dict | None) -> tuple[dict, dict]:
-    """The three models (the pretrained ones when ``models`` is None) and their info with fingerprints."""
+def _load_models(models) -> tuple[dict, dict, object]:
+    """The three models, their info with fingerprints, and their source (None for models given as objects)."""
     from mmae.luma import extract
 
-    if models is None:
-        models = {}
-        for kind in MODALITIES:
-            models[kind], models.setdefault("info", {})[kind] = extract.load_pretrained(kind)
+    if models is not None and not isinstance(models, (dict, extract.ModelSource)):
+        raise TypeError(f"models must be a ModelSource, a dict of models or None, got {type(models).__name__}")
+    source = extract.ModelSource() if models is None else None if isinstance(models, dict) else models
+    if source is not None:
+        models = source.load()
     info = {m: {**models.get("info", {}).get(m, {}),
                 "fingerprint": extract.model_fingerprint(models[m][0] if m == "text" else models[m])}
             for m in MODALITIES}
-    return models, info
+    return models, info, source
+
+
+def _extractor(modality: str, loaded: tuple, model=None, head: tuple = (), fingerprint: str | None = None, **options):
+    """What the chunk tasks of ``modality`` compute (:class:`mmae.luma.extract.Extractor`), with this process's model."""
+    from mmae.luma import extract
+
+    models, info, source = loaded
+    options = {k: str(v) if k == "device" else v for k, v in options.items()}
+    return extract.Extractor(modality, tuple(sorted(options.items())), fingerprint or info[modality]["fingerprint"],
+                             source, head, models[modality] if model is None else model)
 
 
 def _stamp(cfg: ExtractConfig, triplets: pd.DataFrame, infos: dict) -> str:
@@ -151,7 +190,7 @@ def _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device):
     return vgg
 
 
-def _image_features(vgg, *, root, tables, triplets, cfg, parts, splits, device):
+def _image_features(*, root, tables, triplets, cfg, parts, splits, device, progress, loaded):
     """Image features per split, their kind and the fine-tuned weights' fingerprint (None without).
 
     ``finetuned_logits``: VGG11-BN's new head fine-tuned on the labels (LUMA), its logits;
@@ -159,20 +198,15 @@ def _image_features(vgg, *, root, tables, triplets, cfg, parts, splits, device):
     """
     from mmae.luma import extract
 
-    finetuned = None
+    finetuned, vgg, head, kind = None, loaded[0]["image"], (), "penultimate"
     if cfg.image_features == "finetuned_logits":
-        vgg = _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device)
-        finetuned = extract.model_fingerprint(vgg)
-        kind = "logits"
-    else:
-        kind = "penultimate"
-    feats = {}
-    for s in splits:
-        images = _image_rows(tables, triplets, s)
-        feats[s] = extract.run_in_chunks(
-            lambda chunk: extract.image_features(vgg, chunk, kind=kind, batch_size=cfg.batch_size,
-                                                 image_size=cfg.image_size, device=device),
-            images, parts, f"{s}_image_{kind}", cfg.chunk_size, desc=f"image {s}")
+        vgg, kind = _finetuned_vgg(vgg, root, tables, triplets, cfg, parts, device), "logits"
+        finetuned, head = extract.model_fingerprint(vgg), (str(parts / "vgg_finetuned.pt"), len(LUMA_CLASSES), cfg.seed)
+    task = _extractor("image", loaded, vgg, head, finetuned, kind=kind, batch_size=cfg.batch_size,
+                      image_size=cfg.image_size, device=device)
+    feats = {s: extract.run_in_chunks(extract.extract_chunk, _image_rows(tables, triplets, s), parts,
+                                      f"{s}_image_{kind}", cfg.chunk_size, desc=f"image {s}", shared=task,
+                                      progress=progress) for s in splits}
     if cfg.image_features == "penultimate_pca":
         from sklearn.decomposition import PCA
 
@@ -182,35 +216,32 @@ def _image_features(vgg, *, root, tables, triplets, cfg, parts, splits, device):
     return feats, kind, finetuned
 
 
-def _audio_features(model, *, root, tables, triplets, cfg, parts, splits, device) -> dict:
+def _audio_features(*, root, tables, triplets, cfg, parts, splits, device, progress, loaded) -> dict:
     """Audio features per split: wav2vec 2.0 at 16 kHz mono, last layer mean-pooled over time."""
     from mmae.luma import extract
 
-    feats = {}
+    task, feats = _extractor("audio", loaded, device=device, normalize=cfg.audio_normalize), {}
     for s in splits:
         paths = [str(root / "audio" / p) for p in
                  tables[s]["audio"].loc[triplets.loc[triplets["split"] == s, "audio_row"], "path"]]
-        feats[s] = extract.run_in_chunks(
-            lambda chunk: extract.audio_features(model, [extract.read_audio(p) for p in chunk],
-                                                 device=device, normalize=cfg.audio_normalize),
-            paths, parts, f"{s}_audio", cfg.chunk_size, desc=f"audio {s}")
+        feats[s] = extract.run_in_chunks(extract.extract_chunk, paths, parts, f"{s}_audio", cfg.chunk_size,
+                                         desc=f"audio {s}", shared=task, progress=progress)
     return feats
 
 
-def _text_features(bert, tokenizer, *, root, tables, triplets, cfg, parts, splits, device) -> dict:
+def _text_features(*, root, tables, triplets, cfg, parts, splits, device, progress, loaded) -> dict:
     """Text features per split: BERT with the class word masked (LUMA), mean over tokens or [CLS]."""
     from mmae.luma import extract
 
-    feats = {}
+    tokenizer, feats = loaded[0]["text"][1], {}
+    task = _extractor("text", loaded, pooling=cfg.text_pooling, max_length=cfg.text_max_length,
+                      batch_size=cfg.batch_size, device=device)
     for s in splits:
         rows = triplets[triplets["split"] == s]
         texts = [extract.mask_class_word(t, c, tokenizer=tokenizer) for t, c in
                  zip(tables[s]["text"].loc[rows["text_row"], "text"], rows["class"])]
-        feats[s] = extract.run_in_chunks(
-            lambda chunk: extract.text_features(bert, tokenizer, chunk, pooling=cfg.text_pooling,
-                                                max_length=cfg.text_max_length, batch_size=cfg.batch_size,
-                                                device=device),
-            texts, parts, f"{s}_text_{cfg.text_pooling}", cfg.chunk_size, desc=f"text {s}")
+        feats[s] = extract.run_in_chunks(extract.extract_chunk, texts, parts, f"{s}_text_{cfg.text_pooling}",
+                                         cfg.chunk_size, desc=f"text {s}", shared=task, progress=progress)
     return feats
 
 

@@ -13,7 +13,7 @@ from mmae.luma.rows import (CIFAR_FILES, CIFAR_RENAME, CIFAR_RENAME_BACK, LUMA_C
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-def write_fixture(folder: str | Path, n_train: int = 2, n_test: int = 1, n_ood: int = 2, seed: int = 0,
+def write_fixture(folder: str | Path, n_train: int = 2, n_test: int = 2, n_ood: int = 2, seed: int = 0,
                   sample_rate: int = 8000) -> Path:
     """A tiny LUMA copy in LUMA's layout and file formats, for tests and the offline chapter.
 

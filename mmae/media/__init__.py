@@ -2,9 +2,10 @@
 
 Two sets ship with the package:
 
-* the **LUMA-shaped real set** (``data="real"``; :mod:`mmae.media.make50`, :mod:`mmae.media.build50`,
-  committed in ``mmae/media/tiny50/``): 50 Tiny ImageNet classes, 42 in distribution and 8 out,
-  LUMA's counts, 15 offline voices through Whisper-base, WordNet descriptions;
+* the **LUMA-shaped real set** (``data="real"``; :mod:`mmae.media.make50`, :mod:`mmae.media.extract50`
+  (its chunks as tasks of :func:`mmae.cluster.run`), :mod:`mmae.media.build50`, committed in
+  ``mmae/media/tiny50/``): 50 Tiny ImageNet classes, 42 in distribution and 8 out, LUMA's counts,
+  15 offline voices through Whisper-base, WordNet descriptions;
 * the **small real set** (``data="real:cifar10"``; this docstring, :mod:`mmae.media.make`,
   committed in ``mmae/media/bundle/``), described below.
 

@@ -11,12 +11,15 @@ import numpy as np
 
 from mmae.atomic import atomic_dir
 from mmae.data import sha256_file
+from mmae.media.outputs import check_files, claim_out, draw_rows
 from mmae.media import classes50 as cl
 from mmae.media import efficientnet as enet
+from mmae.media import extract50
 from mmae.media import make50 as mk
 from mmae.media import descriptions, speech, voices, whisper, wordnet
 from mmae.media.tinyimagenet import DEFAULT_TAR, LICENCE as TINY_LICENCE, read_tiny
 
+FORMAT = "mmae-feature-bundle/1 (mmae.media.make50: LUMA-shaped Tiny ImageNet + 15 voices + WordNet)"
 NAME = "the LUMA-shaped real set (Tiny ImageNet photographs, 15 offline voices, WordNet descriptions; 42 + 8 classes)"
 LICENCES = {
     "WordNet 3.0": "Princeton University WordNet 3.0 licence (BSD-like, permissive)",
@@ -131,7 +134,7 @@ def manifest(cfg, ex: dict, arrays: dict, tiny: Path, measured: dict) -> dict:
     """Everything a reader needs to trust and rebuild the set (files' sha256 are added on writing)."""
     lite0, minilm = enet.weights_path(), wordnet.minilm_path() / "model.safetensors"
     return {
-        "format": "mmae-feature-bundle/1 (mmae.media.make50: LUMA-shaped Tiny ImageNet + 15 voices + WordNet)",
+        "format": FORMAT,
         "name": NAME, "config": asdict(cfg),
         "classes": [{"label": k, **asdict(c), "split": "ood" if k >= cl.N_ID else "id"} for k, c in enumerate(cl.CLASSES)],
         "dropped": cl.DROPPED, "id_classes": list(cl.WORDS[:cl.N_ID]), "ood_classes": list(cl.WORDS[cl.N_ID:]),
@@ -183,20 +186,33 @@ def write(out: Path, arrays: dict, params: dict, samples_: dict, meta: dict) -> 
 
 
 def build(out: str | Path = mk.BUNDLE50_DIR, tiny: str | Path = DEFAULT_TAR, cfg: mk.Tiny50Config = mk.Tiny50Config(),
-          progress: bool = True) -> Path:
+          progress: bool = True, overwrite: bool = False) -> Path:
     """Build the LUMA-shaped real set from raw media into ``out`` (resumable; written atomically).
 
     Parameters
     ----------
     out : str or Path
-        Destination folder (default: the committed ``mmae/media/tiny50``); replaced if it exists.
+        Destination folder (default: the committed ``mmae/media/tiny50``), replaced whole. It must
+        be absent, empty or this builder's earlier output: a ``manifest.json`` of :data:`FORMAT`
+        listing every other file (:func:`mmae.media.outputs.foreign_entries`). The resumable chunks
+        live in ``MMAE_CACHE/media-build/tiny50/``, not here, so a stopped build resumes whatever
+        ``out`` holds.
     tiny : str or Path
         The Tiny ImageNet subset tar or the official ``tiny-imagenet-200.zip``.
     cfg : Tiny50Config
         Counts, pools, seeds, the image-feature and audio kinds and the head's schedule.
+    progress : bool
+    overwrite : bool, default False
+        Replace ``out`` whatever it holds.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` holds something that is not this builder's output and ``overwrite`` is False
+        (checked before any work; the message names what).
     """
-    out, tiny = Path(out), Path(tiny)
-    ex = mk.extract(cfg, tiny, mk.CACHE / "tiny50", progress)
+    out, tiny = claim_out(out, FORMAT, overwrite), Path(tiny)
+    ex = extract50.extract(cfg, tiny, mk.CACHE / "tiny50", progress)
     params = mk.image_params(cfg, ex["train"]["penultimate"], ex["draw"]["train"]["labels"])
     arrays = mk.assemble(cfg, ex, params)
     measured = {"table2_image_k42": table2_image_rows(ex, params), "resolution": resolution_study(cfg, ex, tiny)}
@@ -232,26 +248,33 @@ def rebuild_rows(bundle: str | Path, split: str, rows, tiny: str | Path = DEFAUL
 
 
 def verify(bundle: str | Path = mk.BUNDLE50_DIR, tiny: str | Path = DEFAULT_TAR, n_rows: int = 4, seed: int = 0) -> dict:
-    """Check every file against the manifest, then rebuild ``n_rows`` random rows of every split from
-    raw media and compare: {split: {array: max abs difference}}. Raises ValueError naming the file
-    and rows when a feature differs by more than the encoders' CPU noise (rtol 1e-2, atol 1e-2; the
-    int8 Whisper encoder: atol 5e-2) or a label or voice differs."""
+    """Check every file against the manifest (:func:`mmae.media.outputs.check_files`), then rebuild
+    ``n_rows`` rows of every split drawn at random with ``seed`` (:func:`mmae.media.outputs.draw_rows`)
+    from raw media and compare.
+
+    Returns ``{"files": files checked, "seed": seed, "rows": {split: rows}, "max_abs_difference":
+    {split: {array: max abs difference}}}``. Raises FileNotFoundError or ValueError from
+    ``check_files`` (no manifest, a file changed), and ValueError naming the file and rows when a
+    feature differs by more than the encoders' CPU noise (rtol 1e-2, atol 1e-2; the int8 Whisper
+    encoder: atol 5e-2) or a label or voice differs."""
     from mmae.data import load_bundle
 
-    bundle, report = Path(bundle), {}
-    f = load_bundle(bundle)  # verifies every file's sha256 against the manifest first
-    rng = np.random.default_rng(seed)
+    bundle = Path(bundle)
+    manifest = check_files(bundle)
+    f = load_bundle(bundle)
+    rows = draw_rows({s: len(f.y[s]) for s in mk.SPLIT_CODES}, n_rows, seed)
+    report = {"files": len(manifest["files"]), "seed": seed, "rows": {s: r.tolist() for s, r in rows.items()},
+              "max_abs_difference": {}}
     for split in mk.SPLIT_CODES:
-        rows = np.sort(rng.choice(len(f.y[split]), n_rows, replace=False))
-        new, report[split] = rebuild_rows(bundle, split, rows, tiny), {}
+        new, diffs = rebuild_rows(bundle, split, rows[split], tiny), {}
         stored = {**{m: f.x[split][m] for m in f.modalities}, "labels": f.y[split],
                   "nuisance_speaker": f.nuisance[split]["speaker"]}
         for name, got in new.items():
-            ref = stored[name][rows]
-            diff = float(np.abs(ref.astype(np.float64) - got).max())
-            report[split][name] = diff
+            ref = stored[name][rows[split]]
+            diffs[name] = diff = float(np.abs(ref.astype(np.float64) - got).max())
             atol = 5e-2 if name == "audio" else 1e-2
             if not np.allclose(ref, got, rtol=1e-2, atol=atol):
-                raise ValueError(f"{bundle}/{split}_{name}: rows {rows.tolist()} rebuilt from raw media differ from "
-                                 f"the bundle (max abs difference {diff:.4g})")
+                raise ValueError(f"{bundle}/{split}_{name}: rows {rows[split].tolist()} rebuilt from raw media differ "
+                                 f"from the bundle (max abs difference {diff:.4g})")
+        report["max_abs_difference"][split] = diffs
     return report

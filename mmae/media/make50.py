@@ -8,30 +8,26 @@ row per triplet), and the audio and text modalities in the pooled form (``{split
 hashes, seeds, counts, timings, the build's measurements and every file's sha256).
 
 The expensive parts (Lite0 features, Whisper encodings) are computed one (split, class) chunk at a
-time into ``MMAE_CACHE/media-build/tiny50/``, each chunk written atomically under a name that
-carries the key of what it depends on (:func:`chunk_keys`: configuration, source, weights and the
-code's own source): a killed build resumes where it stopped, and a chunk of another
-configuration, source or code is never reused.
+time into ``MMAE_CACHE/media-build/tiny50/`` (:mod:`mmae.media.extract50`: one task of
+:func:`mmae.cluster.run` per chunk), each chunk written atomically under a name that carries the
+key of what it depends on (:func:`chunk_keys`: configuration, source, weights and the code's own
+source): a killed build resumes where it stopped, and a chunk of another configuration, source
+or code is never reused.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from mmae.atomic import save_npy, write_text
-from mmae.data import sha256_file
 from mmae.media import BUNDLE50_DIR  # noqa: F401  (build50 and the CLI write there)
 from mmae.media import classes50 as cl
 from mmae.media import descriptions, voices
 from mmae.media import efficientnet as enet
 from mmae.media import speech, whisper
-from mmae.media.tinyimagenet import PER_CLASS, read_tiny
-from mmae.progress import bar
+from mmae.media.tinyimagenet import PER_CLASS
 
 SPLIT_CODES = {"train": 0, "test": 1, "ood": 2}
 CACHE = whisper.CACHE.parent / "media-build"
@@ -118,6 +114,11 @@ def clip_of(cfg: Tiny50Config, split: str, label: int, j: int) -> tuple[np.ndarr
     return voices.clip(cl.CLASSES[label].word, voice, rng), voice
 
 
+def voice_of(cfg: Tiny50Config, split: str, label: int, j: int) -> int:
+    """The voice of :func:`clip_of`'s clip, drawn as it draws it, without synthesising the clip."""
+    return int(np.random.default_rng([cfg.seed, SPLIT_CODES[split], label, j]).integers(len(voices.VOICES)))
+
+
 def _audio_features(cfg, waves, model) -> np.ndarray:
     if cfg.audio == "whisper":
         return whisper.encode(model, waves)
@@ -133,26 +134,16 @@ def _source(*modules) -> list[str]:
 
 def chunk_keys(cfg: Tiny50Config, source_sha: str) -> dict[str, str]:
     """What the cached chunks depend on (16 hex digits each): ``image``, the photographs' draw,
-    size, source and the Lite0 code; ``audio``, the clip pools' config, the voice, augmentation and
-    encoder code, the engines' versions and the Whisper weights."""
+    size, source, the Lite0 code and the torch threads of a task (Lite0's floats depend on them;
+    the int8 Whisper encoder's do not); ``audio``, the clip pools' config, the voice, augmentation
+    and encoder code, the engines' versions and the Whisper weights."""
+    from mmae.cluster import THREADS
+
     draw = [cfg.seed, cfg.n_train, cfg.n_test, cfg.n_ood]
-    parts = {"image": [*draw, cfg.image_size, source_sha, enet.WEIGHTS_ID, *_source(enet)],
+    parts = {"image": [*draw, cfg.image_size, source_sha, enet.WEIGHTS_ID, *_source(enet), {"threads": THREADS}],
              "audio": [cfg.seed, cfg.audio, cfg.clips_train, cfg.clips_test, cfg.clips_ood, whisper.MODEL_SHA256,
                        whisper.COMPUTE_TYPE, voices.engine_versions(), *_source(voices, speech, whisper)]}
     return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16] for k, v in parts.items()}
-
-
-def _chunk(path: Path, compute, per: int, timings: dict) -> np.ndarray:
-    """The cached array at ``path``, else ``compute()`` saved there atomically, its time per item
-    (of ``per``) recorded in ``timings`` under the file's name and saved beside it."""
-    if path.is_file():
-        return np.load(path)
-    start = time.perf_counter()
-    a = compute()
-    timings[path.name] = (time.perf_counter() - start) / per
-    save_npy(path, a)
-    write_text(path.parent / "timings.json", json.dumps(timings, indent=0, sort_keys=True))
-    return a
 
 
 def texts_of(cfg: Tiny50Config) -> dict[int, dict[str, list[str]]]:
@@ -177,39 +168,6 @@ def _embed(model, tok, texts: list[str], word: str) -> np.ndarray:
     from mmae.luma.extract import text_features
 
     return text_features(model, tok, _masked(texts, word, tok), pooling="mean", batch_size=64).astype(np.float32)
-
-
-def extract(cfg: Tiny50Config, tiny: Path, work: Path, progress: bool = True) -> dict:
-    """Every feature of the set, chunk by chunk (cached in ``work``): per split the penultimate
-    image features of its rows, the audio features and voices of its clip pools, the text features
-    of its description pools, and the draw."""
-    images = read_tiny(tiny, tuple(c.wnid for c in cl.CLASSES))
-    pools = texts_of(cfg)
-    table = draw(cfg, {i: {k: len(v) for k, v in p.items()} for i, p in pools.items()})
-    lite0 = enet.load_lite0()
-    model = whisper.load_whisper() if cfg.audio == "whisper" else None
-    minilm, tok = _text_model()
-    key = chunk_keys(cfg, sha256_file(tiny))
-    saved = work / "timings.json"
-    timings = json.loads(saved.read_text()) if saved.is_file() else {}
-    out = {"draw": table, "pools": pools}
-    for split, t in table.items():
-        pen, audio, voice, text = [], [], [], []
-        for label in bar(split_classes(split), desc=f"{split} chunks", show=progress):
-            word, rows = cl.CLASSES[label].word, t["image"][t["labels"] == label]
-            pen.append(_chunk(work / f"{split}_{label}_penultimate-{key['image']}.npy", lambda: enet.penultimate_features(
-                lite0, images[cl.CLASSES[label].wnid][rows], size=cfg.image_size, progress=False), len(rows), timings))
-            waves = [clip_of(cfg, split, label, j) for j in range(cfg.clips(split))]
-            audio.append(_chunk(work / f"{split}_{label}_{cfg.audio}-{key['audio']}.npy",
-                                lambda: _audio_features(cfg, [w for w, _ in waves], model), len(waves), timings))
-            voice.append(np.array([v for _, v in waves], np.int64))
-            text.append(_embed(minilm, tok, pools[label]["all" if split == "ood" else split], word))
-        out[split] = {"penultimate": np.concatenate(pen), "audio": audio, "voice": voice, "text": text}
-    kinds = {"image_s_per_image": f"_penultimate-{key['image']}.npy", "audio_s_per_clip": f"_{cfg.audio}-{key['audio']}.npy"}
-    out["timings"] = {k: (float(np.median(v)) if (v := [t for f, t in timings.items() if f.endswith(end)]) else None)
-                      for k, end in kinds.items()}  # medians over the chunks this cache computed
-    out["timings"]["chunks_timed"] = len(timings)
-    return out
 
 
 def _text_model():

@@ -3,12 +3,14 @@ van den Oord et al. 2018) between every pair of modalities; positives are the ro
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmae.models.mlp import encoders, masked_mean, stack_mask
+from mmae.models.mlp import encoders
+from mmae.rules import POSITIVE, ruled, validate
 
 
 def info_nce_loss(h: dict[str, Tensor], temperature: float = 0.1) -> Tensor:
@@ -47,9 +49,19 @@ class ContrastiveEncoders(nn.Module):
     def encode_each(self, x: dict[str, Tensor]) -> dict[str, Tensor]:
         return {m: F.normalize(self.encoders[m](x[m]), dim=-1) for m in x}
 
-    def encode(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
-        h = torch.stack(list(self.encode_each(x).values()))             # (M, n, L)
-        return masked_mean(h, stack_mask(mask, x))
+    def encode(self, x: dict[str, Tensor]) -> Tensor:
+        """The mean (n, L) of the unit embeddings of the modalities in ``x``."""
+        return torch.stack(list(self.encode_each(x).values())).mean(0)
+
+
+@dataclass(frozen=True)
+class ContrastiveKnobs:
+    """The knob of :func:`loss`."""
+
+    temperature: float = ruled(0.1, POSITIVE)  # InfoNCE temperature: the logits are similarities / temperature
+
+    def __post_init__(self):
+        validate(self)
 
 
 def loss(model: ContrastiveEncoders, x: dict[str, Tensor], noise=None, *, temperature=0.1

@@ -30,8 +30,3 @@ def masked_mean(h: Tensor, present: Tensor | None = None) -> Tensor:
     ``present`` (M, n) bool marks (all by default); a row with none present gives 0."""
     keep = (present if present is not None else torch.ones(h.shape[:2], dtype=torch.bool, device=h.device))[..., None]
     return (h * keep).sum(0) / keep.sum(0).clamp(min=1)
-
-
-def stack_mask(mask: dict[str, Tensor] | None, names) -> Tensor | None:
-    """``mask[m]`` (n,) of the modalities ``names``, stacked to (M, n); None stays None."""
-    return None if mask is None else torch.stack([mask[m] for m in names])

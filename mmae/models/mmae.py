@@ -6,10 +6,13 @@ does not use, modality dropout and the alignment penalty of a literal reading of
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from mmae.models.mlp import decoders, encoders, masked_mean, stack_mask
+from mmae.models.mlp import decoders, encoders, masked_mean
+from mmae.rules import NON_NEGATIVE, PROBABILITY, WEIGHTS, ruled, validate
 
 FUSIONS = ("mean", "max")
 
@@ -52,26 +55,37 @@ class MMAE(nn.Module):
         """Per-modality encodings E_m(x_m), each (n, latent_dim), for the modalities in ``x``."""
         return {m: self.encoders[m](x[m]) for m in x}
 
-    def fuse(self, h: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
-        """Fuse per-modality encodings into z (n, latent_dim); ``mask[m]`` (n,) bool marks present rows."""
+    def fuse(self, h: dict[str, Tensor], present: Tensor | None = None) -> Tensor:
+        """Fuse per-modality encodings into z (n, latent_dim); ``present`` (M, n) bool marks, for
+        each modality of ``h`` in order, the rows whose encoding takes part (all by default)."""
         hs = torch.stack(list(h.values()))                      # (M, n, latent)
-        present = stack_mask(mask, h)
         if self.fusion == "max":
-            keep = present if present is not None else torch.ones(hs.shape[:2], dtype=torch.bool, device=hs.device)
-            return hs.masked_fill(~keep[..., None], float("-inf")).amax(0)
+            return (hs if present is None else hs.masked_fill(~present[..., None], float("-inf"))).amax(0)
         return masked_mean(hs, present)
 
-    def encode(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
+    def encode(self, x: dict[str, Tensor]) -> Tensor:
         """The shared latent z (n, latent_dim) from whichever modalities ``x`` holds."""
-        return self.fuse(self.encode_each(x), mask)
+        return self.fuse(self.encode_each(x))
 
     def decode(self, z: Tensor) -> dict[str, Tensor]:
         """Reconstructions x_hat_m = D_m(z) (Eq. 2) of every modality."""
         return {m: dec(z) for m, dec in self.decoders.items()}
 
-    def forward(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None):
-        z = self.encode(x, mask)
+    def forward(self, x: dict[str, Tensor]):
+        z = self.encode(x)
         return z, self.decode(z)
+
+
+@dataclass(frozen=True)
+class MMAEKnobs:
+    """The knobs of :func:`loss` beyond the paper: at their defaults the loss is Eq. (3)."""
+
+    loss_weights: dict[str, float] | None = ruled(None, WEIGHTS)  # rescale the terms of Eq. (3)
+    modality_dropout: float = ruled(0.0, PROBABILITY)  # probability of leaving a modality out of a row's z
+    align: float = ruled(0.0, NON_NEGATIVE)  # lambda of the alignment penalty (Eq. 1)
+
+    def __post_init__(self):
+        validate(self)
 
 
 def reconstruction_loss(x: dict[str, Tensor], x_hat: dict[str, Tensor],
@@ -108,9 +122,9 @@ def loss(model: MMAE, x: dict[str, Tensor], noise: Tensor | None = None, *, loss
     loss_weights : dict of str to float, optional
         Rescale the terms of Eq. (3) (default all 1).
     modality_dropout : float
-        Each modality's encoding leaves a row's fused mean with this probability when ``noise`` is
+        Each modality's encoding leaves a row's fused z with this probability when ``noise`` is
         given (the largest draw's modality always stays), so the decoders learn from the z of any
-        subset of modalities. Needs ``fusion="mean"``.
+        subset of modalities.
     align : float
         > 0 adds ``align * sum_m ||E_m(x_m) - z||^2`` (mean over rows), the literal reading of
         Eq. (1), z = E_m(x_m) for every m.
@@ -127,12 +141,13 @@ def loss(model: MMAE, x: dict[str, Tensor], noise: Tensor | None = None, *, loss
         x_hat = model(x)[1]
         hs = None
     else:
-        hs = torch.stack(list(model.encode_each(x).values()))            # (M, B, L)
+        h = model.encode_each(x)
         keep = None
-        if noise is not None:  # the modality of a row's largest draw always stays
+        if noise is not None:  # (M, B): the modality of a row's largest draw always stays
             keep = (noise >= modality_dropout) | (noise == noise.amax(0, keepdim=True))
-        z = masked_mean(hs, keep)
+        z = model.fuse(h, keep)
         x_hat = model.decode(z)
+        hs = torch.stack(list(h.values()))                                # (M, B, L)
     total, per = reconstruction_loss(x, x_hat, loss_weights)
     parts = {"loss": total if not loss_weights else sum(per.values()), **{f"loss_{m}": v for m, v in per.items()}}
     if hs is not None and _on(align):

@@ -6,10 +6,13 @@ in the objective. :func:`loss` is what training minimises.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
-from mmae.models.mlp import decoders, encoders, stack_mask
+from mmae.models.mlp import decoders, encoders
+from mmae.rules import NON_NEGATIVE, ruled, validate
 
 
 def product_of_experts(mu: Tensor, logvar: Tensor, present: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -48,16 +51,27 @@ class MVAE(nn.Module):
     def config(self) -> dict:
         return {"dims": self.dims, "latent_dim": self.latent_dim, "hidden": self.hidden}
 
-    def posterior(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    def posterior(self, x: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Mean and log-variance (n, latent_dim) of q(z | the modalities in ``x``)."""
         mu, logvar = torch.stack([self.encoders[m](x[m]) for m in x]).chunk(2, -1)
-        return product_of_experts(mu, logvar, stack_mask(mask, x))
+        return product_of_experts(mu, logvar)
 
-    def encode(self, x: dict[str, Tensor], mask: dict[str, Tensor] | None = None) -> Tensor:
-        return self.posterior(x, mask)[0]
+    def encode(self, x: dict[str, Tensor]) -> Tensor:
+        """The posterior mean (n, latent_dim) given the modalities in ``x``."""
+        return self.posterior(x)[0]
 
     def decode(self, z: Tensor) -> dict[str, Tensor]:
         return {m: dec(z) for m, dec in self.decoders.items()}
+
+
+@dataclass(frozen=True)
+class MVAEKnobs:
+    """The knob of :func:`loss`."""
+
+    beta: float = ruled(1.0, NON_NEGATIVE)  # weight of the KL term
+
+    def __post_init__(self):
+        validate(self)
 
 
 def loss(model: MVAE, x: dict[str, Tensor], noise: Tensor | None = None, *, beta=1.0,

@@ -9,13 +9,14 @@ import pandas as pd
 
 FOLDER = Path(__file__).resolve().parents[2] / "book" / "benchmarks"  # the committed result files
 SCHEMA = "mmae-bench/1"
+KINDS = ("train", "eval", "search", "sweeps")  # python -m mmae.bench, --eval, --search, --sweeps
 
 
 def load(path: str | Path) -> dict:
     """A result file, checked: its schema and kind; the results as a list of dicts."""
     path = Path(path)
     rec = json.loads(path.read_text())
-    if rec.get("schema") != SCHEMA or rec.get("kind") not in ("train", "eval"):
+    if rec.get("schema") != SCHEMA or rec.get("kind") not in KINDS:
         raise ValueError(f"{path}: not a benchmark result of schema {SCHEMA!r} (schema {rec.get('schema')!r}, "
                          f"kind {rec.get('kind')!r})")
     return rec
@@ -23,5 +24,5 @@ def load(path: str | Path) -> dict:
 
 def table(rec: dict) -> pd.DataFrame:
     """The results of a record as a DataFrame indexed like the benchmark's table."""
-    index = "trainer" if rec["kind"] == "train" else "chapter"
+    index = {"train": "trainer", "eval": "chapter", "sweeps": "way"}[rec["kind"]]
     return pd.DataFrame(rec["results"]).set_index(index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmae.evaluation.checks import leader
 from mmae.report.tables import format_mean_std
 from mmae.study.questions import headline
 from mmae.study.robustness import QUESTION_LABELS
@@ -17,18 +18,26 @@ from mmae.study.zoo import MODEL_LABELS
 
 def verdict(a, b) -> str:
     """"above", "below" or "within the spread of": ``a`` against ``b``, each one value or the
-    per-seed values of a method. Within means the means differ by no more than the larger std.
+    per-seed values of a method. Within means the means differ by no more than the larger std;
+    a NaN on either side (a score that could not be computed) reads "not comparable (no signal)".
 
     Examples
     --------
     >>> verdict([0.5, 0.7], [0.1, 0.1]), verdict([0.5, 0.7], [0.55, 0.65]), verdict(0.2, 0.3)
     ('above', 'within the spread of', 'below')
+    >>> verdict(float("nan"), 0.3)
+    'not comparable (no signal)'
     """
     a, b = np.atleast_1d(np.asarray(a, float)), np.atleast_1d(np.asarray(b, float))
+    if np.isnan(a).any() or np.isnan(b).any():
+        return NO_SIGNAL
     spread = max(a.std(ddof=1) if len(a) > 1 else 0.0, b.std(ddof=1) if len(b) > 1 else 0.0)
     if abs(a.mean() - b.mean()) <= spread:
         return "within the spread of"
     return "above" if a.mean() > b.mean() else "below"
+
+
+NO_SIGNAL = "not comparable (no signal)"
 
 
 def _label(name: str) -> str:
@@ -47,7 +56,10 @@ def ranking(table: pd.DataFrame, metric: str, data_name: str, what: str, chance:
     scores = _per_model(table, metric, **where)
     if not scores:
         return f"On {data_name}, no model answers this question."
-    best = max(scores, key=lambda n: scores[n].mean())
+    best = leader({n: v.mean() for n, v in scores.items()})
+    if best is None:
+        listed = ", ".join(f"{_label(n)} {v.mean():.3f}" for n, v in scores.items())
+        return f"On {data_name}, no model stands out on {what} ({listed}): no signal to rank them."
     parts = [f"On {data_name}, the best {what} is the {_label(best)}'s ({scores[best].mean():.3f})"]
     if "mmae" in scores and best != "mmae":
         parts.append(f"the MMAE's ({scores['mmae'].mean():.3f}) is {verdict(scores['mmae'], scores[best])} it")
@@ -78,7 +90,11 @@ def fused_vs_each(per_modality: pd.DataFrame, k: int, data_name: str) -> str:
     """Chapter 4: K-Means ARI at ``k`` of the fused latent against each modality's own encoding."""
     at = per_modality[per_modality["k"] == k].set_index("latent")["ari"]
     fused = at.pop("fused z")
-    best = at.idxmax()
+    best = leader(at)
+    if best is None:
+        return (f"On {data_name} at k = {k}, K-Means on the fused latent reaches ARI {fused:.3f}; the single "
+                f"modalities' own encodings ({', '.join(f'{m} {v:.3f}' for m, v in at.items())}) give no single "
+                "best one to compare it with: no signal.")
     return (f"On {data_name} at k = {k}, K-Means on the fused latent reaches ARI {fused:.3f}, "
             f"{verdict(fused, at[best])} the best single modality's own encoding ({best}, {at[best]:.3f}); "
             f"the weakest encoding is {at.idxmin()} ({at.min():.3f}).")
@@ -88,7 +104,10 @@ def summary(here: pd.DataFrame, reported: pd.DataFrame, data_name: str, k: int) 
     """Chapter 6: the paper's two headline orderings (the MMAE above every linear baseline, the
     single modalities' order) checked on these data, as Markdown bullets."""
     h, p = here.set_index("method")["ari"], reported.set_index("method")["ari"]
-    linear_here = h.drop("MMAE").idxmax()
+    linear_here = leader(h.drop("MMAE"))
+    if linear_here is None:
+        return (f"- On {data_name}, no linear baseline stands out (ARI at k = {k}: "
+                + ", ".join(f"{m} {v:.3f}" for m, v in h.items()) + "): no signal to compare the MMAE with.")
     lines = [f"- **MMAE against the best linear baseline** (ARI at k = {k} here, 42 in the paper): on "
              f"{data_name} the MMAE ({h['MMAE']:.3f}) is {verdict(h['MMAE'], h[linear_here])} the best "
              f"linear baseline ({linear_here}, {h[linear_here]:.3f}); in the paper it is "
@@ -112,6 +131,9 @@ def weakest_link(table: pd.DataFrame, metric: str, column: str, data_name: str, 
     if t.empty:
         return f"On {data_name}, {_label(model)} was not measured here."
     means = t.groupby(column, sort=False)["value"].mean()
+    if leader(means) is None or leader(-means) is None:
+        return (f"On {data_name}, the {_label(model)}'s {what or metric} does not single out one {column} "
+                f"(" + ", ".join(f"{c} {v:.3f}" for c, v in means.items()) + "): no signal.")
     return (f"On {data_name}, the {_label(model)}'s {what or metric} is lowest with {column} "
             f"**{means.idxmin()}** ({means.min():.3f}) and highest with **{means.idxmax()}** ({means.max():.3f}).")
 
@@ -122,9 +144,12 @@ def scorecard_leaders(card: pd.DataFrame, data_name: str) -> str:
     means = card.apply(lambda col: pd.to_numeric(col.str.split(" ±").str[0], errors="coerce"))
     lines = [f"On {data_name}, the highest mean per question:"]
     for question, row in means.iterrows():
-        if row.notna().any():
-            mmae = f"; MMAE {row['MMAE']:.3f}" if "MMAE" in row and pd.notna(row["MMAE"]) else ""
-            lines.append(f"- {question}: **{row.idxmax()}** ({row.max():.3f}{mmae})")
+        top = leader(row)
+        mmae = f"; MMAE {row['MMAE']:.3f}" if "MMAE" in row and pd.notna(row["MMAE"]) else ""
+        if top is not None:
+            lines.append(f"- {question}: **{top}** ({row.max():.3f}{mmae})")
+        elif row.notna().any():
+            lines.append(f"- {question}: no single highest mean ({row.max():.3f} shared{mmae}): no signal")
     return "\n".join(lines)
 
 

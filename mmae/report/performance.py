@@ -11,11 +11,13 @@ from mmae.report.provenance import format_seconds
 
 
 def load_all(folder: str | Path) -> dict[str, list[dict]]:
-    """Every result file in ``folder``, by kind ("train", "eval"), CPU first, then by date."""
-    runs: dict[str, list[dict]] = {"train": [], "eval": []}
+    """Every training, evaluation and sweeps result file in ``folder``, by kind, CPU first, then by
+    date (the search benchmark's file is :mod:`mmae.report.search`'s)."""
+    runs: dict[str, list[dict]] = {"train": [], "eval": [], "sweeps": []}
     for path in sorted(Path(folder).glob("*.json")):
         rec = benchmarks.load(path)
-        runs[rec["kind"]].append(rec | {"file": path.name})
+        if rec["kind"] in runs:
+            runs[rec["kind"]].append(rec | {"file": path.name})
     for recs in runs.values():
         recs.sort(key=lambda r: (r["machine"]["gpu"] is not None, r["date"]))
     return runs
@@ -39,19 +41,21 @@ def inventory(runs: dict[str, list[dict]]) -> str:
     """Which result files there are, and a plain statement when there is no GPU measurement."""
     files = [r for recs in runs.values() for r in recs]
     if not files:
-        return "No benchmark result file: run `python -m mmae.bench` and `python -m mmae.bench --eval`."
+        return "No benchmark result file: run `python -m mmae.bench --save` and `python -m mmae.bench --eval --save`."
     lines = [f"- `{r['file']}`: {r['kind']}, {where(r)}, {r['date'][:10]}" for r in files]
     if not any(r["info"]["device"].startswith("cuda") for r in files):
         lines.append("- **No GPU measurement.** No GPU was lent to this project since the benchmark took its "
                      "present form, so this page shows no GPU number, and none is estimated. On a machine with "
-                     "one, `python -m mmae.bench` writes `book/benchmarks/train-cuda.json` and this page shows it.")
+                     "one, `python -m mmae.bench --save` writes `book/benchmarks/train-cuda.json` and this page shows it.")
     return "Result files rendered here:\n\n" + "\n".join(lines)
 
 
 def train_table(rec: dict) -> pd.DataFrame:
     """The training benchmark, formatted for reading."""
     t = benchmarks.table(rec)
+    spread = t["spread"] if "spread" in t else pd.Series(float("nan"), index=t.index)
     return pd.DataFrame({"models": t["models"], "s / epoch": t["s_per_epoch"].map("{:.3f}".format),
+                         "spread over rounds (s)": spread.map(lambda v: "-" if pd.isna(v) else f"{v:.3f}"),
                          "first epoch (s)": t["first_epoch_s"].map("{:.2f}".format),
                          "model-epochs / s vs the former engine's one seed": t["speedup"].map("{:.2f}x".format),
                          "share of matmul peak": t["fraction_of_peak"].map("{:.1%}".format),
@@ -84,6 +88,13 @@ def train_findings(recs: list[dict]) -> str:
                 f"({info['matmul_peak_gflops']:,.0f} GFLOP/s) an epoch's matmuls would take {floor:.3f} s per model: "
                 f"one seed uses {t.loc['trainer, 1 seed', 'fraction_of_peak']:.1%} of the peak, and "
                 f"{t.loc['trainer, 1 seed', 'overhead_us']:,.0f} µs of each step are not matmuls.")
+        side = [name for name in t.index if "side by side" in name]
+        if side:
+            s_side = t.loc[side[0], "s_per_epoch"]
+            line += (f" The same {S} seeds trained one by one, {info.get('workers', 2)} at a time as tasks of "
+                     f"`mmae.cluster` (one thread each), take {s_side:.3f} s per epoch of all of them, "
+                     f"{s_side / formerS:.2f}x the former engine's {S} seeds: "
+                     f"{verdict(s_side / formerS, TARGETS['seeds'])} that way too.")
         if "trainer, 1 seed, torch.compile" in t.index:
             for name, eager in (("trainer, 1 seed, torch.compile", one), (f"trainer, {S} seeds, torch.compile", many)):
                 c = t.loc[name]
@@ -127,3 +138,28 @@ def build_table(records: list[dict]) -> pd.DataFrame:
     total = sum(r["wall_s"] for r in records)
     rows["all chapters"] = {"wall time": format_seconds(total), "seconds": round(total, 1), "device": "", "built (UTC)": ""}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def sweeps_table(rec: dict) -> pd.DataFrame:
+    """The sweeps benchmark (serial, the local cluster, the model of N workers), for reading."""
+    t = benchmarks.table(rec)
+    return pd.DataFrame({"workers": t["workers"], "wall time": t["wall_s"].map(format_seconds),
+                         "speed-up vs serial": t["speedup"].map("{:.2f}x".format),
+                         "": t["measured"].map({True: "measured", False: "modelled"})})
+
+
+def sweeps_findings(recs: list[dict]) -> str:
+    """Per result file: serial against the local cluster, and what the model says of more workers."""
+    out = []
+    for rec in recs:
+        t, i = benchmarks.table(rec), rec["info"]
+        local = t[t["measured"] & (t["workers"] > 1)].iloc[0]
+        model = t[~t["measured"]]
+        best = model["speedup"].max()
+        out.append(f"- **{where(rec)}**: the {i['tasks']} trainings of chapter 7's zoo ({i['seeds']} seeds, "
+                   f"{i['epochs']} epochs each) take {format_seconds(t['wall_s'].iloc[0])} one after another and "
+                   f"{format_seconds(local['wall_s'])} as tasks of a local cluster of {int(local['workers'])} workers, "
+                   f"{local['speedup']:.2f}x. Scheduled longest first, more workers would take them to at most "
+                   f"{best:.2f}x: the longest task ({format_seconds(i['longest_task_s'])}) bounds the wall time, "
+                   f"whatever the number of workers.")
+    return "\n".join(out) or "No sweeps result file: run `python -m mmae.bench --sweeps --save`."

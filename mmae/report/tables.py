@@ -63,6 +63,8 @@ def scorecard(tables: dict[str, pd.DataFrame], modalities, digits: int = 3) -> p
     """One row per question, one column per model: the headline number of each chapter as
     ``mean ± std`` over seeds ("n/a" where a model cannot answer, e.g. decoding without a decoder)."""
     noise_max = tables["noise"]["sigma"].max()
+    top = max((int(m[3:]) for m in tables["tagging"].get("metric", pd.Series(dtype=str)).unique() if m != "top1"),
+              default=5)  # top-5, or every class when there are fewer (mmae.study.questions.top_k)
     M = len(modalities)
     pairs, partial, partial_sizes = M * (M - 1), 2 ** M - 2, list(range(1, M))
     rows = [  # (label, table, metric, filter)
@@ -77,7 +79,7 @@ def scorecard(tables: dict[str, pd.DataFrame], modalities, digits: int = 3) -> p
         (f"K-Means ARI, one modality at noise sigma {noise_max:g}", "noise", "ari", {"sigma": noise_max}),
         (f"probe accuracy, one modality at noise sigma {noise_max:g}", "noise", "probe_accuracy", {"sigma": noise_max}),
         (f"tagging top-1, mean of {partial + 1} subsets", "tagging", "top1", {}),
-        (f"tagging top-5, mean of {partial + 1} subsets", "tagging", "top5", {}),
+        (f"tagging top-{top}, mean of {partial + 1} subsets", "tagging", f"top{top}", {}),
         ("OOD clustering ARI (k = number of OOD classes)", "ood", "ari", {}),
         ("OOD detection AUROC", "ood", "auroc", {}),
     ]

@@ -15,7 +15,7 @@
 from mmae.study.chapters import ZooParams, get_zoo, prepare
 from mmae.study.losses import final_losses, loss_curves, weighting_effect
 from mmae.study.questions import (cross_modal_table, headline, noise_table, ood_table, retrieval_table, subset_name,
-                                  subset_table, subsets, tagging_table)
+                                  subset_table, subsets, tagging_table, top_k)
 from mmae.study.sweeps import run_sweep, sweep_table
 from mmae.study.saved import QUESTION_CHAPTERS, load_table, save_table
 from mmae.study.tuning import tuned
@@ -24,4 +24,4 @@ from mmae.study.zoo import MODEL_LABELS, ImputedMMAE, Zoo, embed, load_or_train_
 __all__ = ["ZooParams", "get_zoo", "MODEL_LABELS", "Zoo", "ImputedMMAE", "embed", "load_or_train_zoo", "prepare", "tuned",
            "variant_config", "zoo_key", "QUESTION_CHAPTERS", "load_table", "save_table", "retrieval_table",
            "subset_table", "cross_modal_table", "noise_table", "tagging_table", "ood_table", "headline", "subsets",
-           "subset_name", "final_losses", "loss_curves", "weighting_effect", "run_sweep", "sweep_table"]
+           "subset_name", "final_losses", "loss_curves", "weighting_effect", "run_sweep", "sweep_table", "top_k"]

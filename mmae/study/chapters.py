@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mmae import params
 from mmae.artifacts import writable_dir
-from mmae.atomic import folder_lock
+from mmae.folders import folder_lock
 from mmae.data import Features, load_features, standardize
 from mmae.study.tuning import tuned
 from mmae.study.zoo import MODEL_LABELS, Zoo, load_or_train_zoo
@@ -49,30 +49,40 @@ class ZooParams:
         """The training config every model of the zoo starts from (:func:`mmae.params.train_config`)."""
         return params.train_config(vars(self))
 
+    def knobs(self) -> dict:
+        """The comparators' knobs as given (each model takes those it has; tuning replaces them)."""
+        return {"beta": self.beta, "temperature": self.temperature}
+
 
 def get_zoo(namespace: dict, notebook: str, progress: bool = True) -> tuple[Features, Zoo, Path]:
     """What chapter ``notebook`` (7-14) starts from.
 
     Its parameters, ``namespace`` (a kernel's ``globals()``), are checked first
     (:func:`mmae.params.check` with :class:`ZooParams`): an unknown or ill-typed one fails before
-    any work. Then, with ``p = ZooParams.of(namespace)``: the standardised features of ``p.data``,
+    any work, and so does one the data cannot take (:func:`mmae.params.check_data`, once they are
+    loaded). Then, with ``p = ZooParams.of(namespace)``: the standardised features of ``p.data``,
     the zoo of ``p.models`` trained with ``p`` (or loaded when this code trained them on these data
     with these parameters; its ``device`` is ``p.device``) and the artifacts folder."""
     params.check(namespace, notebook, ZooParams)
     p = ZooParams.of(namespace)
+    features = standardize(load_features(p.data, seed=p.data_seed))
+    params.check_data(namespace, notebook, features, ZooParams)  # k, n_init, ... against these data, before training
     return prepare(p.data, p.data_seed, p.train_config(), list(p.seeds), list(p.models), p.artifacts_dir,
-                   progress, p.tune)
+                   progress, p.tune, p.knobs(), features)
 
 
 def prepare(data: str, data_seed: int, cfg: TrainConfig, seeds: list[int], models: list[str],
-            artifacts_dir: str | Path, progress: bool = True, tune: bool = False) -> tuple[Features, Zoo, Path]:
-    """Standardised features, the zoo, the artifacts folder (:func:`get_zoo` with a config).
+            artifacts_dir: str | Path, progress: bool = True, tune: bool = False, knobs: dict | None = None,
+            features: Features | None = None) -> tuple[Features, Zoo, Path]:
+    """Standardised features, the zoo, the artifacts folder (:func:`get_zoo` with a config and the
+    comparators' ``knobs``, :func:`mmae.study.zoo.variant_config`).
 
     With ``tune``, each comparator's own hyper-parameter is first chosen on a validation slice of
     train (:mod:`mmae.study.tuning`; cached in ``zoo/tuning.csv`` under a key of code, data and
     parameters), and the zoo is trained with the chosen values instead of ``cfg``'s."""
     out = writable_dir(artifacts_dir)
-    features = standardize(load_features(data, seed=data_seed))
+    if features is None:
+        features = standardize(load_features(data, seed=data_seed))
     with folder_lock(out):  # one writer per artifacts_dir: a concurrent run waits for this one
         chosen = tuned(features, cfg, models, out, progress) if tune else {}
-        return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen), out
+        return features, load_or_train_zoo(features, cfg, seeds, models, out, progress, chosen, knobs), out

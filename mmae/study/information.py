@@ -19,6 +19,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from mmae.data import Features, standardize
 from mmae.evaluation import linear_probe_score
+from mmae.evaluation.checks import leader
 
 
 def _kmeans_ari(X: np.ndarray, labels: np.ndarray, k: int, n_init: int, seed: int) -> float:
@@ -53,7 +54,7 @@ def modality_table(features: Features, k: int | None = None, n_components: int =
     nuisance label of the test split, the K-Means ARI against it (k = its number of values).
     The probe and the principal directions use at most ``max_train`` train rows (drawn with ``seed``).
 
-    Columns ``modality``, ``dim``, ``probe_accuracy``, ``kmeans_ari_class``,
+    Columns ``modality``, ``dim``, ``constant`` (every train row the same), ``probe_accuracy``, ``kmeans_ari_class``,
     ``between_class_share`` and ``kmeans_ari_{nuisance}`` for each nuisance.
     """
     f = standardize(features)
@@ -65,7 +66,7 @@ def modality_table(features: Features, k: int | None = None, n_components: int =
     rows = []
     for m in f.modalities:
         train, test = f.x["train"][m][rows_train], f.x["test"][m]
-        row = {"modality": m, "dim": train.shape[1],
+        row = {"modality": m, "dim": train.shape[1], "constant": bool(np.ptp(train, axis=0).max() == 0),
                "probe_accuracy": linear_probe_score(train, y_train, test, y_test),
                "chance_accuracy": float(chance),
                "kmeans_ari_class": _kmeans_ari(test, y_test, k, n_init, seed),
@@ -79,20 +80,33 @@ def modality_table(features: Features, k: int | None = None, n_components: int =
 def what_the_data_can_tell(table: pd.DataFrame, data_name: str) -> str:
     """Markdown sentences computed from :func:`modality_table`: which modality is most and least
     class-separable, whether K-Means sees that separability, and which modalities cluster by a
-    nuisance rather than by class. True of whatever data the table was computed on."""
+    nuisance rather than by class. True of whatever data the table was computed on: a constant
+    modality, a tie at the top or NaN scores are said to carry no signal, never called the best."""
     t = table.set_index("modality")
-    best, worst = t["probe_accuracy"].idxmax(), t["probe_accuracy"].idxmin()
-    lines = [f"On {data_name}, a linear classifier separates the classes best from **{best}** "
-             f"(test accuracy {t.loc[best, 'probe_accuracy']:.3f}) and worst from **{worst}** "
-             f"({t.loc[worst, 'probe_accuracy']:.3f}; chance {t['chance_accuracy'].iloc[0]:.3f})."]
+    constant = [m for m in t.index if t.get("constant", pd.Series(False, t.index))[m]]
+    lines = [f"On {data_name}, **{m}** is constant (every row the same): no signal, whatever its scores."
+             for m in constant]
+    t = t.drop(index=constant)
+    best, worst = leader(t["probe_accuracy"]), leader(-t["probe_accuracy"])
+    chance = f"chance {table['chance_accuracy'].iloc[0]:.3f}"
+    if best is None or worst is None:
+        lines.append(f"On {data_name}, no modality separates the classes better than the others with a linear "
+                     f"classifier (test accuracies {_listed(t['probe_accuracy'])}; {chance}): no signal to rank them.")
+    else:
+        lines.append(f"On {data_name}, a linear classifier separates the classes best from **{best}** "
+                     f"(test accuracy {t.loc[best, 'probe_accuracy']:.3f}) and worst from **{worst}** "
+                     f"({t.loc[worst, 'probe_accuracy']:.3f}; {chance}).")
     hidden = [m for m in t.index if t.loc[m, "probe_accuracy"] > 0.8 and t.loc[m, "kmeans_ari_class"] < 0.3]
+    top = leader(t["kmeans_ari_class"])
     if hidden:
         lines.append("Linearly separable but poorly clustered by K-Means (ARI < 0.3): "
                      + ", ".join(f"**{m}** (ARI {t.loc[m, 'kmeans_ari_class']:.3f})" for m in hidden)
                      + ". There the class is present but not the dominant direction of variance, so an "
                      "unsupervised method must find it; a reconstruction objective is not asked to.")
+    elif top is None:
+        lines.append(f"K-Means recovers the classes equally (or not at all) from every modality "
+                     f"(ARI {_listed(t['kmeans_ari_class'])}): no signal to rank them.")
     else:
-        top = t["kmeans_ari_class"].idxmax()
         lines.append(f"K-Means recovers the classes best from **{top}** (ARI {t.loc[top, 'kmeans_ari_class']:.3f}).")
     for column in [c for c in t.columns if c.startswith("kmeans_ari_") and c != "kmeans_ari_class"]:
         name = column.removeprefix("kmeans_ari_")
@@ -105,6 +119,10 @@ def what_the_data_can_tell(table: pd.DataFrame, data_name: str) -> str:
         else:
             lines.append(f"No modality clusters by {name} more than by class.")
     return " ".join(lines)
+
+
+def _listed(values: pd.Series) -> str:
+    return ", ".join(f"{m} {v:.3f}" for m, v in values.items())
 
 
 def within_class_alignment(features: Features, split: str = "train", n_components: int = 10,

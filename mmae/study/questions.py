@@ -190,13 +190,25 @@ def noise_table(zoo: Zoo, features: Features, sigmas, k: int, n_init: int = N_IN
                          for r in _rows(name, seed, {"ari": c["ari"], "probe_accuracy": acc}, modality=m, sigma=s)])
 
 
-def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=(1, 5), engine: str = "batched",
+TOP = 5  # the tags a user scans: the top 5, or every class when there are fewer
+
+
+def top_k(n_classes: int) -> int:
+    """The larger k of the tagging table: ``min(TOP, n_classes)`` (top-5 of 2 classes means nothing)."""
+    return min(TOP, n_classes)
+
+
+def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=None, engine: str = "batched",
                   device="auto") -> pd.DataFrame:
     """Q8: tags (classes) of a new asset with any subset of modalities from its ``n_neighbors``
-    nearest neighbours among the labelled train assets embedded from all modalities: top-k accuracy."""
+    nearest neighbours among the labelled train assets embedded from all modalities: top-k accuracy
+    for each k of ``tops`` (default 1 and :func:`top_k` of the class count; metrics ``top{k}``)."""
     _check_engine(engine)
     xtr, xte, ytr, yte = features.x["train"], features.x["test"], features.y["train"], features.y["test"]
     n_classes = int(max(ytr.max(), yte.max())) + 1
+    tops = tops or (1, top_k(features.n_classes))
+    if bad := [t for t in tops if not 1 <= t <= n_classes]:
+        raise ValueError(f"tops must be in [1, {n_classes}] (the classes), got {bad}")
     sets = subsets(features.modalities)
     cases, library, queries = [], [], []  # one library per model, queried from every subset
     for name, seed, model in _grid(zoo):

@@ -19,6 +19,7 @@ questions as rows, data sets as columns, each cell a verdict with its seed sprea
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from pathlib import Path
@@ -26,16 +27,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmae import cluster
 from mmae.artifacts import RESULT_CODE, run_key, writable_dir
-from mmae.atomic import folder_lock
+from mmae.folders import folder_lock
 from mmae.baselines import PCA_DIMS, pca_project
 from mmae.data import Features, load_features, standardize
 from mmae.evaluation import N_INIT, ood_auroc_score
 from mmae.evaluation.neighbours import retrieval_scores_many
 from mmae.study.questions import cluster_many
-from mmae.study.saved import load_table, save_table
-from mmae.study.tuning import tuned
-from mmae.study.zoo import Zoo, embed, load_or_train_zoo
+from mmae.study.saved import cached_table
+from mmae.study.tuning import GRIDS, tuned
+from mmae.study.zoo import Zoo, embed, fit, load_or_train_zoo, pending
 from mmae.training import TrainConfig
 
 MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
@@ -138,25 +140,73 @@ def folder_name(data: str) -> str:
 
 
 def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path, n_init: int = N_INIT,
-        tune: bool = True, data_seed: int = 0, environ: bool = False, progress: bool = True
-        ) -> tuple[Features, pd.DataFrame, dict]:
+        tune: bool = True, data_seed: int = 0, environ: bool = False, progress: bool = True,
+        features: Features | None = None) -> tuple[Features, pd.DataFrame, dict]:
     """Load ``data`` (``environ`` False: ``"real"`` is the committed set whatever ``MMAE_DATA``
-    says), train or load :data:`MODELS` with ``cfg`` (their knobs chosen on validation when
-    ``tune``), and :func:`measure` them. Models and the table are cached in
-    ``artifacts_dir/robustness/{folder_name(data)}/``, under keys of code, data and parameters.
+    says; or take its standardised ``features``), train or load :data:`MODELS` with ``cfg`` (their
+    knobs chosen on validation when ``tune``), and :func:`measure` them. Models and the table are
+    cached in :func:`folder` under keys of code, data and parameters; a cached table cut short or
+    edited is reported with a warning naming it, then measured again
+    (:func:`mmae.study.saved.cached_table`).
     Returns the standardised features, the :func:`measure` table and the tuned choices."""
-    features = standardize(load_features(data, seed=data_seed, environ=environ))
-    out = writable_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
+    if features is None:
+        features = standardize(load_features(data, seed=data_seed, environ=environ))
+    out = folder(artifacts_dir, data)
     with folder_lock(out):  # one writer per data set's folder
         chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
         zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
         key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
-        try:
-            table = load_table(out, "robustness", key)
-        except (FileNotFoundError, ValueError):
-            table = measure(features, zoo, n_init, cfg.device)
-            save_table(table, out, "robustness", key)
+        table = cached_table(out, "robustness", key, lambda: measure(features, zoo, n_init, cfg.runtime.device))
     return features, table, chosen
+
+
+def folder(artifacts_dir: str | Path, data: str) -> Path:
+    """Where the models and tables of one data set are kept: ``artifacts_dir/robustness/{name}/``."""
+    return writable_dir(Path(artifacts_dir) / "robustness" / folder_name(data))
+
+
+def run_all(jobs: list[tuple[str, TrainConfig, bool]], seeds: list[int], artifacts_dir: str | Path,
+            n_init: int = N_INIT, tune: bool = True, data_seed: int = 0, progress: bool = True
+            ) -> list[tuple[Features, pd.DataFrame, dict]]:
+    """:func:`run` of every ``(data, cfg, environ)`` of ``jobs``, its work spread over
+    :func:`mmae.cluster.run` in three rounds of tasks, each one per data set and model: the
+    tuning and the models that need none, then the models trained with the tuned knobs, then the
+    measurements. The results in the order of ``jobs``, what :func:`run` returns of each."""
+    sets = [(d, c, standardize(load_features(d, seed=data_seed, environ=e)), folder(artifacts_dir, d))
+            for d, c, e in jobs]
+    shared = ([f for _, _, f, _ in sets], list(seeds), n_init)
+    with contextlib.ExitStack() as stack:
+        for _, _, _, out in sets:
+            stack.enter_context(folder_lock(out))  # this process writes for every data set's folder
+        first = [("tune", i, (c, out)) for i, (_, c, _, out) in enumerate(sets) if tune]
+        first += [("fit", i, job) for i, (_, c, f, out) in enumerate(sets)
+                  for job in pending(f, c, seeds, [n for n in MODELS if not tune or n not in GRIDS], out)]
+        cluster.run(_round, first, shared=shared, desc="tuning, models", progress=progress)
+        chosen = [tuned(f, c, MODELS, out, False) if tune else {} for _, c, f, out in sets]
+        second = [("fit", i, job) for i, (_, c, f, out) in enumerate(sets)
+                  for job in pending(f, c, seeds, MODELS, out, chosen[i])]
+        cluster.run(_round, second, shared=shared, desc="tuned models", progress=progress)
+        third = [("measure", i, (c, out, chosen[i])) for i, (_, c, _, out) in enumerate(sets)]
+        cluster.run(_round, third, shared=shared, desc="measurements", progress=progress)
+        return [run(d, c, seeds, artifacts_dir, n_init, tune, data_seed, progress=False, features=f)
+                for d, c, f, _ in sets]
+
+
+def _round(shared: tuple, task: tuple) -> None:
+    """A task of :func:`run_all`: one data set's tuning, one model's training or one measurement,
+    left in the data set's folder for :func:`run` to load. ``shared``: (the standardised features
+    of every data set, seeds, n_init)."""
+    (what, i, args), (features, seeds, n_init) = task, shared
+    if what == "measure":
+        cfg, out, chosen = args
+        zoo = load_or_train_zoo(features[i], cfg, seeds, MODELS, out, False, chosen)
+        key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
+        cached_table(out, "robustness", key, lambda: measure(features[i], zoo, n_init, cfg.runtime.device))
+    elif what == "tune":
+        cfg, out = args
+        tuned(features[i], cfg, MODELS, out, False)
+    else:
+        fit(features[i], args)
 
 
 def luma_sized(spec: str) -> bool:

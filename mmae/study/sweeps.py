@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmae import cluster
 from mmae.artifacts import project_root, resolve_dir, run_key
 from mmae.atomic import write_text
 from mmae.data import Features
@@ -23,33 +24,49 @@ def run_sweep(notebook: str | Path, grid: dict[str, list], params: dict, folder:
     """Execute the training ``notebook`` with papermill once per (parameter, value) of ``grid``,
     on top of ``params`` (which holds a base value of every swept parameter), each run in its own
     folder under ``folder``; equal parameter sets run once. A run already done by this
-    code on these data (``fingerprint``) with the same parameters is not repeated.
+    code on these data (``fingerprint``) with the same parameters is not repeated; the others run
+    as tasks of :func:`mmae.cluster.run`, side by side.
 
     Returns one row per run: parameter, value, folder, whether it was executed now, and the
     run's latent size and seeds (which files :func:`sweep_table` reads).
     """
-    import papermill as pm
-
     missing = [name for name in grid if name not in params]
     if missing:  # without a base value, "latent_dim=128" and "epochs=2" could not be seen as one run
         raise ValueError(f"params must hold a base value for every swept parameter; missing {missing}")
-    rows, done = [], {}
+    runs, folders = [], {}  # (name, value, key, parameters); the folder of every distinct key
     for name, values in grid.items():
         for value in values:
             p = params | {name: value}
             key = run_key(fingerprint, p)
-            run_dir = done.get(key) or resolve_dir(Path(folder) / f"{name}={value}")
-            executed = key not in done and not ((run_dir / "run.key").exists() and (run_dir / "run.key").read_text() == key)
-            if executed:
-                pm.execute_notebook(str(notebook), str(run_dir / Path(notebook).name), cwd=str(project_root()),
-                                    parameters=p | {"artifacts_dir": str(run_dir)}, kernel_name="python3",
-                                    progress_bar=False, extra_arguments=QUIET_KERNEL)
-                write_text(run_dir / "run.key", key)
-            done[key] = run_dir
-            seeds = list(range(p.get("seed", 42), p.get("seed", 42) + p.get("n_seeds", 1)))
-            rows.append({"parameter": name, "value": value, "folder": run_dir, "executed": executed,
-                         "latent_dim": p.get("latent_dim", 128), "seeds": seeds})
+            folders.setdefault(key, resolve_dir(Path(folder) / f"{name}={value}"))
+            runs.append((name, value, key, p))
+    todo = {key: (str(notebook), str(folders[key]), p, key) for _, _, key, p in runs if not _done(folders[key], key)}
+    cluster.run(_execute, list(todo.values()), desc="sweep runs")
+    rows = []
+    for name, value, key, p in runs:
+        seeds = list(range(p.get("seed", 42), p.get("seed", 42) + p.get("n_seeds", 1)))
+        rows.append({"parameter": name, "value": value, "folder": folders[key], "executed": key in todo,
+                     "latent_dim": p.get("latent_dim", 128), "seeds": seeds})
+        todo.pop(key, None)  # a repeated parameter set counts as executed once
     return pd.DataFrame(rows)
+
+
+def _done(run_dir: Path, key: str) -> bool:
+    """Whether ``run_dir`` holds the finished run ``key`` (its ``run.key`` is written last)."""
+    marker = run_dir / "run.key"
+    return marker.exists() and marker.read_text() == key
+
+
+def _execute(job: tuple) -> None:
+    """A task of :func:`run_sweep`: papermill runs ``notebook`` with ``parameters`` into ``run_dir``,
+    then marks the run done with its key."""
+    import papermill as pm
+
+    notebook, run_dir, parameters, key = job
+    pm.execute_notebook(notebook, str(Path(run_dir) / Path(notebook).name), cwd=str(project_root()),
+                        parameters=parameters | {"artifacts_dir": run_dir}, kernel_name="python3",
+                        progress_bar=False, extra_arguments=QUIET_KERNEL)
+    write_text(Path(run_dir) / "run.key", key)
 
 
 def sweep_table(runs: pd.DataFrame, features: Features, k: int, n_init: int = N_INIT) -> pd.DataFrame:

@@ -10,16 +10,16 @@ the highest mean over seeds wins (the first on ties).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mmae import cluster
 from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.data import Features
 from mmae.evaluation import N_INIT, cluster_scores
-from mmae.study.saved import load_table, save_table
+from mmae.study.saved import cached_table
 from mmae.study.zoo import variant_config
 from mmae.training import TrainConfig, encode, run_params, train_seeds
 
@@ -54,20 +54,28 @@ def tune(features: Features, cfg: TrainConfig, names, seeds=(0,), n_init: int = 
          progress: bool = False) -> pd.DataFrame:
     """Every grid value of every model of ``names`` that has one (:data:`GRIDS`), trained on the
     validation split's train part with ``cfg``'s budget: one row per model, value and seed, with
-    the validation K-Means ARI. Models without a grid are skipped."""
-    split = validation_split(features)
-    k = split.n_classes
+    the validation K-Means ARI. Models without a grid are skipped; each model's grid is one task
+    of :func:`mmae.cluster.run`."""
+    jobs = [(name, cfg, tuple(seeds), n_init) for name in names if name in GRIDS]
+    rows = cluster.run(_tune_one, jobs, shared=validation_split(features), desc="tuning grids", progress=progress)
+    return pd.DataFrame([r for part in rows for r in part], columns=["model", "parameter", "value", "seed",
+                                                                     "validation_ari"])
+
+
+def _tune_one(split: Features, job: tuple) -> list[dict]:
+    """The rows of :func:`tune` for one model, ``job = (name, cfg, seeds, n_init)``: its whole grid
+    trained together, as the replicas of one run, then scored on the validation slice."""
+    name, cfg, seeds, n_init = job
+    field, grid = GRIDS[name]
+    runs = [(value, seed) for value in grid for seed in seeds]
+    c = variant_config(name, cfg, split.dims, knobs={field: grid[0]})
+    models, _ = train_seeds(split, c, [s for _, s in runs], False, values={field: [v for v, _ in runs]})
     rows = []
-    for name in [n for n in names if n in GRIDS]:
-        field, grid = GRIDS[name]
-        runs = [(value, seed) for value in grid for seed in seeds]  # the whole grid trains together
-        c = replace(variant_config(name, cfg, features.dims), **{field: grid[0]})
-        models, _ = train_seeds(split, c, [s for _, s in runs], progress, values={field: [v for v, _ in runs]})
-        for (value, seed), model in zip(runs, models):
-            z = encode(model, split.x["test"])
-            ari = cluster_scores(z, split.y["test"], min(k, len(z) - 1), n_init, seed)["ari"]
-            rows.append({"model": name, "parameter": field, "value": value, "seed": seed, "validation_ari": ari})
-    return pd.DataFrame(rows, columns=["model", "parameter", "value", "seed", "validation_ari"])
+    for (value, seed), model in zip(runs, models):
+        z = encode(model, split.x["test"])
+        ari = cluster_scores(z, split.y["test"], min(split.n_classes, len(z) - 1), n_init, seed)["ari"]
+        rows.append({"model": name, "parameter": field, "value": value, "seed": seed, "validation_ari": ari})
+    return rows
 
 
 def choices(table: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -82,12 +90,10 @@ def choices(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 def tuned(features: Features, cfg: TrainConfig, names: list[str], artifacts_dir: str | Path, progress: bool = True
           ) -> dict[str, dict[str, float]]:
     """:func:`choices` of a :func:`tune` table, read from ``artifacts_dir/zoo/tuning.csv`` when
-    computed by this code on these data, else computed and written there."""
+    computed by this code on these data and whole, else computed and written there (a table cut
+    short or edited is reported with a warning naming it, then computed again:
+    :func:`mmae.study.saved.cached_table`)."""
     key = run_key(features.fingerprint(), {"cfg": run_params(cfg), "names": sorted(names), "grids": GRIDS}, RESULT_CODE)
     folder = resolve_dir(Path(artifacts_dir) / "zoo")
-    try:
-        table = load_table(folder, "tuning", key)
-    except (FileNotFoundError, ValueError):
-        table = tune(features, cfg, names, progress=progress)
-        save_table(table, folder, "tuning", key)
+    table = cached_table(folder, "tuning", key, lambda: tune(features, cfg, names, progress=progress))
     return choices(table)

@@ -2,18 +2,19 @@
 the *zoo*, every model trained once per seed and cached under a key of code, data and parameters."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from mmae import cluster
 from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.baselines import FusionPCA
 from mmae.data import Features
 from mmae.models import MODELS
-from mmae.training import TrainConfig, encode, load_or_train_seeds, run_params
+from mmae.training import TrainConfig, cached, encode, evolve, holds, load_or_train_seeds, run_id, run_params
 
 # What each name in a notebook's `models` list trains (all with the same MLPs, epochs, batch, lr).
 MODEL_LABELS = {
@@ -29,31 +30,42 @@ MODEL_LABELS = {
 }
 
 
-# The MMAE variants' strengths when the config leaves them at 0 and nothing was tuned (mmae.study.tuning).
+# The MMAE variants' strengths when nothing was tuned (mmae.study.tuning).
 DROPOUT = 0.5  # probability of leaving a modality out of a training row's fused z (one always stays)
 ALIGN = 0.1  # lambda of the alignment penalty; the MSE terms of standardised features are O(1)
 
 
-def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int], chosen: dict | None = None) -> TrainConfig:
-    """The training config of model ``name`` (a key of :data:`MODEL_LABELS` but "fusion_pca"),
-    with the values ``chosen[name]`` (e.g. ``{"beta": 0.5}``, :func:`mmae.study.tuning.choices`) set."""
-    c = _variant(name, cfg, dims)
-    return replace(c, **(chosen or {}).get(name, {}))
+def _dim_weights(dims: dict[str, int]) -> dict:
+    """Eq. (3) with term m weighted by d_m / mean(d): what summing squared errors over all features would do."""
+    return {"loss_weights": {m: len(dims) * d / sum(dims.values()) for m, d in dims.items()}}
 
 
-def _variant(name: str, cfg: TrainConfig, dims: dict[str, int]) -> TrainConfig:
-    if name == "mmae_dimweighted":  # what summing squared errors over all features would do
-        total = sum(dims.values())
-        return replace(cfg, model="mmae", loss_weights={m: len(dims) * d / total for m, d in dims.items()})
-    if name == "mmae_dropout":
-        return replace(cfg, model="mmae", modality_dropout=cfg.modality_dropout or DROPOUT)
-    if name == "mmae_align":
-        return replace(cfg, model="mmae", align=cfg.align or ALIGN)
-    if name == "mmae_impute":  # the same training as the MMAE: only the encoding of subsets differs
-        return replace(cfg, model="mmae")
-    if name in MODELS:
-        return replace(cfg, model=name)
-    raise ValueError(f"unknown model {name!r}; expected one of {tuple(MODEL_LABELS)}")
+# What each name of MODEL_LABELS but "fusion_pca" trains: a model of mmae.models.MODELS, and its
+# knobs beyond the model's defaults, given the data's dimensions.
+VARIANTS = {
+    "mmae": ("mmae", lambda dims: {}),
+    "mmae_dimweighted": ("mmae", _dim_weights),
+    "mmae_dropout": ("mmae", lambda dims: {"modality_dropout": DROPOUT}),
+    "mmae_align": ("mmae", lambda dims: {"align": ALIGN}),
+    "mmae_impute": ("mmae", lambda dims: {}),  # the MMAE's training: only the encoding of subsets differs
+    "mvae": ("mvae", lambda dims: {}),
+    "mvae_cross": ("mvae_cross", lambda dims: {}),
+    "contrastive": ("contrastive", lambda dims: {}),
+}
+
+
+def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int], chosen: dict | None = None,
+                   knobs: dict | None = None) -> TrainConfig:
+    """The training config of model ``name`` (a key of :data:`VARIANTS`): ``cfg``'s architecture,
+    optimisation and runtime; the variant's knobs; those of ``knobs`` (a notebook's ``beta``,
+    ``temperature``, ...) that its model has; then ``chosen[name]`` (e.g. ``{"beta": 0.5}``, the
+    values chosen on validation, :func:`mmae.study.tuning.choices`)."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown model {name!r}; expected one of {tuple(MODEL_LABELS)}")
+    model, own = VARIANTS[name]
+    names = {f.name for f in fields(MODELS[model].knobs)}
+    settings = own(dims) | {k: v for k, v in (knobs or {}).items() if k in names} | (chosen or {}).get(name, {})
+    return evolve(cfg, model=model, **settings)
 
 
 @dataclass
@@ -70,36 +82,70 @@ class Zoo:
     device: str = "auto"
 
 
-def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], chosen: dict | None = None) -> str:
+def zoo_key(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], chosen: dict | None = None,
+            knobs: dict | None = None) -> str:
     """Code + data + every model's config + seeds: the key of a :class:`Zoo` and of its tables."""
-    params = {n: run_params(variant_config(n, cfg, features.dims, chosen)) for n in names if n != "fusion_pca"}
+    params = {n: run_params(variant_config(n, cfg, features.dims, chosen, knobs)) for n in names if n != "fusion_pca"}
     return run_key(features.fingerprint(), {"models": params, "names": list(names), "seeds": list(seeds)}, RESULT_CODE)
 
 
-def _load_or_train(name: str, features: Features, cfg: TrainConfig, seeds: list[int], folder: Path,
-                   progress: bool, chosen: dict | None = None) -> tuple[list, list[pd.DataFrame]]:
-    """The models of one variant for every seed, from ``folder`` when their key matches, else trained."""
-    c = variant_config(name, cfg, features.dims, chosen)
-    return load_or_train_seeds(features, c, seeds, folder / f"{name}_z{c.latent_dim}.pt", progress)
+def fit(features: Features, job: tuple) -> None:
+    """A task: the models ``job = (cfg, seeds, path)`` trained (seeds together) and saved at
+    ``path``, unless they are there already (:func:`pending` lists the jobs of a zoo)."""
+    cfg, seeds, path = job
+    load_or_train_seeds(features, cfg, seeds, path, progress=False)
+
+
+def _plan(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], artifacts_dir,
+          chosen: dict | None, knobs: dict | None) -> dict[str, tuple]:
+    """For every trained model of ``names``: its config, checkpoint path and run key."""
+    folder = resolve_dir(Path(artifacts_dir) / "zoo")
+    plan = {}
+    for n in dict.fromkeys("mmae" if n == "mmae_impute" else n for n in names if n != "fusion_pca"):
+        c = variant_config(n, cfg, features.dims, chosen, knobs)
+        plan[n] = (c, folder / f"{n}_z{c.latent_dim}.pt", run_id(features, c, seeds))
+    return plan
+
+
+def pending(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str], artifacts_dir: str | Path,
+            chosen: dict | None = None, knobs: dict | None = None) -> list[tuple]:
+    """The trainings :func:`load_or_train_zoo` would start, as :func:`fit` jobs ``(cfg, seeds,
+    path)``: one per model of ``names`` whose checkpoint does not hold this run."""
+    plan = _plan(features, cfg, seeds, names, artifacts_dir, chosen, knobs)
+    return [(c, list(seeds), path) for c, path, key in plan.values() if not holds(path, key)]
 
 
 def load_or_train_zoo(features: Features, cfg: TrainConfig, seeds: list[int], names: list[str],
-                      artifacts_dir: str | Path, progress: bool = True, chosen: dict | None = None) -> Zoo:
-    """Every model of ``names`` for every seed: loaded from ``artifacts_dir/zoo/`` when trained by
-    this code on these data with these parameters, else trained (seeds together) and saved.
-    ``"mmae_impute"`` reuses the MMAE's weights (trained once, as ``"mmae"``)."""
-    folder = resolve_dir(Path(artifacts_dir) / "zoo")
+                      artifacts_dir: str | Path, progress: bool = True, chosen: dict | None = None,
+                      knobs: dict | None = None) -> Zoo:
+    """Every model of ``names`` for every seed (configs of :func:`variant_config`): loaded from
+    ``artifacts_dir/zoo/`` when trained by this code on these data with these parameters, else
+    trained (each model's seeds together, the models as tasks of :func:`mmae.cluster.run`) and
+    saved. ``"mmae_impute"`` reuses the MMAE's weights (trained once, as ``"mmae"``). With
+    ``progress``, a line says which models were loaded, and a bar counts those trained."""
+    plan = _plan(features, cfg, seeds, names, artifacts_dir, chosen, knobs)
+    jobs = pending(features, cfg, seeds, names, artifacts_dir, chosen, knobs)
+    todo = [path for _, _, path in jobs]
+    for c, path, _ in plan.values() if progress else ():
+        if path not in todo:
+            print(f"Loaded {path.name}: trained by this code on these data with these parameters.")
+        elif path.exists():
+            print(f"{path.name} was trained with other code, data or parameters (or is unreadable): training again.")
+    cluster.run(fit, jobs, shared=features, desc="models of the zoo", progress=progress)
     models, histories = {}, {}
+    for n, (c, path, key) in plan.items():
+        found = cached(path, cfg.runtime.device, key)
+        if found is None:
+            raise FileNotFoundError(f"{path} was not written by the task that trained it: the workers of "
+                                    f"{cluster.SCHEDULER} must see artifacts_dir (a shared file system)")
+        models[n], histories[n] = found[0], [pd.DataFrame(h) for h in found[1]["histories"]]
     for name in names:
         if name == "fusion_pca":
             models[name], histories[name] = [FusionPCA(random_state=s).fit(features.x["train"]) for s in seeds], []
         elif name == "mmae_impute":
-            base = models.get("mmae") or _load_or_train("mmae", features, cfg, seeds, folder, progress)[0]
-            models[name], histories[name] = [ImputedMMAE(m, features.x["train"]) for m in base], []
-        else:
-            models[name], histories[name] = _load_or_train(name, features, cfg, seeds, folder, progress, chosen)
-    return Zoo(models, histories, list(seeds), zoo_key(features, cfg, seeds, names, chosen), dict(chosen or {}),
-               cfg.device)
+            models[name], histories[name] = [ImputedMMAE(m, features.x["train"]) for m in models["mmae"]], []
+    return Zoo({n: models[n] for n in names}, {n: histories[n] for n in names}, list(seeds),
+               zoo_key(features, cfg, seeds, names, chosen, knobs), dict(chosen or {}), cfg.runtime.device)
 
 
 class ImputedMMAE:

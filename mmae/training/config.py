@@ -1,96 +1,144 @@
-"""The configuration of a training run: one frozen dataclass, validated at construction."""
+"""The configuration of a training run, in parts that say one thing each.
+
+====================  ============================================================================
+:class:`TrainConfig`  the model and its architecture (Sec. IV-C), with one of each part below
+knobs                 the model's own loss knobs, declared beside its loss (``MODELS[model].knobs``)
+:class:`Optim`        how the weights are fitted: epochs, batch size, Adam's lr, seed (Sec. IV-D)
+:class:`Runtime`      where and how the loop runs: device, ``torch.compile``
+====================  ============================================================================
+
+Each part is a frozen dataclass whose fields declare their rule (:mod:`mmae.rules`), checked once
+at construction: ``TypeError`` for a value of the wrong kind, ``ValueError`` for one out of range.
+:func:`make_config` builds a config from flat names (``epochs=5, beta=0.5``), each sent to the part
+that declares it, and :func:`evolve` changes some of them.
+"""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 from mmae.device import pick_device
-from mmae.models import MODELS
+from mmae.models import FUSIONS, MODELS
+from mmae.rules import BOOL, INT, POSITIVE, POSITIVE_INT, POSITIVE_INTS, TEXT, at_least, is_int, one_of, ruled, validate
+
+
+@dataclass(frozen=True)
+class Optim:
+    """How the weights are fitted; the defaults are the paper's (Sec. IV-D)."""
+
+    epochs: int = ruled(100, POSITIVE_INT)
+    batch_size: int = ruled(128, at_least(2))  # BatchNorm needs two rows; a last batch of one joins the one before
+    lr: float = ruled(1e-3, POSITIVE)  # Adam's learning rate
+    seed: int = ruled(42, INT)  # initialisation and data order (and the model's draws)
+
+    def __post_init__(self):
+        validate(self)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how the training loop runs; results differ by device type, not by these otherwise."""
+
+    device: str = ruled("auto", TEXT)  # "auto" picks cuda, then mps, then cpu
+    compile: bool = ruled(False, BOOL)  # torch.compile the step (CUDA graphs on a GPU)
+
+    def __post_init__(self):
+        validate(self)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of one training run; defaults are the paper's (Sec. IV-C, IV-D).
+    """One training run: the model and its architecture (Sec. IV-C), its loss's knobs, the
+    optimisation and the runtime. Derive another with :func:`dataclasses.replace` or
+    :func:`make_config`.
 
-    Frozen and validated at construction: derive another with :func:`dataclasses.replace`.
-    Architecture: ``latent_dim``, ``hidden``, ``fusion``, ``model``. Objective: ``loss_weights``,
-    ``beta``, ``temperature``, ``modality_dropout``, ``align``. Optimisation: ``epochs``,
-    ``batch_size``, ``lr``, ``seed``. Runtime: ``device``, ``compile``.
+    ``knobs`` is an instance of ``MODELS[model].knobs`` (None: its defaults, which for the MMAE
+    are Eq. (3) as the paper writes it).
     """
 
-    latent_dim: int = 128
-    hidden: tuple[int, ...] = (128, 128)
-    fusion: str = "mean"
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 42
-    device: str = "auto"
-    loss_weights: dict[str, float] | None = field(default=None)
-    model: str = "mmae"  # or a comparator of mmae.models: "mvae", "mvae_cross", "contrastive"
-    beta: float = 1.0  # weight of the MVAE's KL term
-    temperature: float = 0.1  # InfoNCE temperature of the contrastive model
-    modality_dropout: float = 0.0  # MMAE: probability of leaving a modality out of a training row's z
-    align: float = 0.0  # MMAE: lambda of the alignment penalty lambda * sum_m ||E_m(x_m) - z||^2 (Eq. 1)
-    compile: bool = False  # torch.compile the training step (CUDA graphs on a GPU)
+    model: str = ruled("mmae", one_of(MODELS))
+    latent_dim: int = ruled(128, POSITIVE_INT)
+    hidden: tuple[int, ...] = ruled((128, 128), POSITIVE_INTS)
+    fusion: str = ruled("mean", one_of(FUSIONS))  # how the MMAE's encoder outputs become z (the paper does not say)
+    knobs: object = None
+    optim: Optim = field(default_factory=Optim)
+    runtime: Runtime = field(default_factory=Runtime)
 
     def __post_init__(self):
-        for name in ("latent_dim", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if not is_int(value) or value < 1:
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
-        if not is_int(self.seed):
-            raise ValueError(f"TrainConfig.seed must be an int, got {self.seed!r}")
-        if isinstance(self.hidden, (str, bytes)) or not all(is_int(w) and w >= 1 for w in self.hidden):
-            raise ValueError(f"TrainConfig.hidden must be a sequence of positive ints, got {self.hidden!r}")
-        for name in ("lr", "temperature"):
-            if not (is_finite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"TrainConfig.{name} must be a finite number > 0, got {getattr(self, name)!r}")
-        if not (is_finite(self.beta) and self.beta >= 0):
-            raise ValueError(f"TrainConfig.beta must be a finite number >= 0, got {self.beta!r}")
-        if self.loss_weights is not None:
-            if not isinstance(self.loss_weights, Mapping):
-                raise ValueError(f"TrainConfig.loss_weights must be None or a dict of modality to weight, "
-                                 f"got {self.loss_weights!r}")
-            for m, w in self.loss_weights.items():
-                if not (is_finite(w) and w >= 0):
-                    raise ValueError(f"TrainConfig.loss_weights[{m!r}] must be a finite number >= 0, got {w!r}")
-        if self.model not in MODELS:
-            raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {self.model!r}")
-        if not (is_finite(self.modality_dropout) and 0 <= self.modality_dropout < 1):
-            raise ValueError(f"TrainConfig.modality_dropout must be in [0, 1), got {self.modality_dropout!r}")
-        if not (is_finite(self.align) and self.align >= 0):
-            raise ValueError(f"TrainConfig.align must be a finite number >= 0, got {self.align!r}")
-        if (self.modality_dropout or self.align) and (self.model != "mmae" or self.fusion != "mean"):
-            raise ValueError("TrainConfig.modality_dropout and align apply to the MMAE with fusion='mean', "
-                             f"got model={self.model!r}, fusion={self.fusion!r}")
-        if not isinstance(self.compile, bool):
-            raise ValueError(f"TrainConfig.compile must be True or False, got {self.compile!r}")
+        validate(self)
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
+        cls = MODELS[self.model].knobs
+        if self.knobs is None:
+            object.__setattr__(self, "knobs", cls())
+        for name, kind in (("knobs", cls), ("optim", Optim), ("runtime", Runtime)):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"TrainConfig.{name} must be a {kind.__module__}.{kind.__qualname__} "
+                                f"(model={self.model!r}), got {type(getattr(self, name)).__name__}")
 
 
-def is_int(value) -> bool:
-    """True for an int (NumPy's too), False for a bool: ``True`` is no epoch count."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+PARTS = {"optim": Optim, "runtime": Runtime}
+ARCHITECTURE = ("latent_dim", "hidden", "fusion")
 
 
-def is_finite(value) -> bool:
-    """True for a finite real number (int or float, NumPy's too), False for a bool, NaN or inf."""
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-            and bool(np.isfinite(value)))
+def make_config(model: str = "mmae", **values) -> TrainConfig:
+    """A :class:`TrainConfig` of ``model`` from flat names: each of ``values`` goes to the part
+    that declares it (the architecture, ``MODELS[model].knobs``, :class:`Optim`, :class:`Runtime`).
+
+    Examples
+    --------
+    >>> make_config("mvae", epochs=5, beta=0.5).knobs.beta
+    0.5
+    >>> make_config(epochs=5, bta=0.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: make_config: unknown parameter 'bta' for model 'mmae'; ...
+    """
+    if model not in MODELS:
+        raise ValueError(f"TrainConfig.model must be one of {tuple(MODELS)}, got {model!r}")
+    names = {"knobs": MODELS[model].knobs, **PARTS}
+    parts = {part: {f.name for f in dataclasses.fields(cls)} for part, cls in names.items()}
+    unknown = sorted(set(values) - set(ARCHITECTURE) - set().union(*parts.values()))
+    if unknown:
+        raise TypeError(f"make_config: unknown parameter {unknown[0]!r} for model {model!r}; known: "
+                        f"{', '.join([*ARCHITECTURE, *sorted(set().union(*parts.values()))])}")
+    built = {part: cls(**{k: v for k, v in values.items() if k in parts[part]}) for part, cls in names.items()}
+    return TrainConfig(model, **{k: values[k] for k in ARCHITECTURE if k in values}, **built)
+
+
+def evolve(cfg: TrainConfig, model: str | None = None, **values) -> TrainConfig:
+    """``cfg`` with the flat names ``values`` (those of :func:`make_config`) changed; another
+    ``model`` starts from its own default knobs.
+
+    Examples
+    --------
+    >>> evolve(TrainConfig(), epochs=5).optim.epochs
+    5
+    """
+    model = model or cfg.model
+    kept = {k: getattr(cfg, k) for k in ARCHITECTURE} | asdict(cfg.optim) | asdict(cfg.runtime)
+    if model == cfg.model:
+        kept |= {f.name: getattr(cfg.knobs, f.name) for f in dataclasses.fields(cfg.knobs)}
+    return make_config(model, **kept | values)
+
+
+def flat_names(model: str = "mmae") -> set[str]:
+    """Every name :func:`make_config` accepts for ``model``."""
+    parts = [MODELS[model].knobs, *PARTS.values()]
+    return set(ARCHITECTURE) | {f.name for cls in parts for f in dataclasses.fields(cls)}
 
 
 def check_modalities(cfg: TrainConfig, modalities) -> None:
-    """Raise a ``ValueError`` naming the keys of ``cfg.loss_weights`` that are not ``modalities``
-    (the data's): a misspelt weight would otherwise be ignored silently."""
-    unknown = sorted(set(cfg.loss_weights or {}) - set(modalities))
+    """Raise a ``ValueError`` naming the keys of the knobs' ``loss_weights`` that are not
+    ``modalities`` (the data's): a misspelt weight would otherwise be ignored silently."""
+    unknown = sorted(set(getattr(cfg.knobs, "loss_weights", None) or {}) - set(modalities))
     if unknown:
-        raise ValueError(f"TrainConfig.loss_weights names {unknown}, which are not modalities of the data "
+        raise ValueError(f"loss_weights names {unknown}, which are not modalities of the data "
                          f"{tuple(modalities)}")
 
 
 def run_params(cfg: TrainConfig) -> dict:
     """The parameters that define a run (the device type included: results differ by device)."""
-    return asdict(cfg) | {"device": pick_device(cfg.device).type}
+    return asdict(cfg) | {"runtime": asdict(cfg.runtime) | {"device": pick_device(cfg.runtime.device).type}}
+
+
+__all__ = ["Optim", "Runtime", "TrainConfig", "make_config", "evolve", "flat_names", "check_modalities", "run_params", "is_int"]

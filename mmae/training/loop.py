@@ -42,18 +42,18 @@ def run_id(features: Features, cfg: TrainConfig, seeds: list[int]) -> str:
 
 def train(features: Features, cfg: TrainConfig | None = None, progress: bool = True, **resume
           ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train one model of ``cfg.model`` with ``cfg.seed`` on ``features.x["train"]`` (standardise
-    the features first): :func:`train_seeds` with one seed. Returns the model (eval mode, on the
-    training device) and its history."""
+    """Train one model of ``cfg.model`` with ``cfg.optim.seed`` on ``features.x["train"]``
+    (standardise the features first): :func:`train_seeds` with one seed. Returns the model (eval
+    mode, on the training device) and its history."""
     cfg = cfg or TrainConfig()
-    models, histories = train_seeds(features, cfg, [cfg.seed], progress, **resume)
+    models, histories = train_seeds(features, cfg, [cfg.optim.seed], progress, **resume)
     return models[0], histories[0]
 
 
 def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress: bool = True, *,
                 resume_path=None, save_every: int = 10, key: str | None = None,
                 values: dict[str, list[float]] | None = None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
-    """Train one model of ``cfg.model`` per seed, all together (``cfg.seed`` is not used).
+    """Train one model of ``cfg.model`` per seed, all together (``cfg.optim.seed`` is not used).
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
     if values and resume_path is not None and key is None:
         raise ValueError("train_seeds: values with a resume_path need a key that covers them")
     check_modalities(cfg, features.modalities)
-    device = pick_device(cfg.device)
+    device = pick_device(cfg.runtime.device)
     models = []
     for seed in seeds:
         torch.manual_seed(seed)
@@ -105,40 +105,58 @@ def train_seeds(features: Features, cfg: TrainConfig, seeds: list[int], progress
                resume_path=resume_path, save_every=save_every, key=key, values=values)
 
 
+def batches(n: int, batch_size: int) -> list[slice]:
+    """The mini-batches of an epoch over ``n`` rows in order: ``batch_size`` rows each, and a last
+    batch of one row joins the batch before it (BatchNorm cannot normalise one row), in every
+    trainer alike.
+
+    Examples
+    --------
+    >>> batches(5, 2)
+    [slice(0, 2, None), slice(2, 5, None)]
+    """
+    if n < 2:
+        raise ValueError(f"the train split must hold at least 2 rows (BatchNorm normalises a batch), got {n}")
+    starts = list(range(0, n, batch_size))
+    if n - starts[-1] == 1 and len(starts) > 1:
+        starts.pop()
+    return [slice(i, j) for i, j in zip(starts, starts[1:] + [n])]
+
+
 def fit(models: list[nn.Module], seeds: list[int], cfg: TrainConfig, x: dict[str, Tensor],
         x_test: dict[str, Tensor] | None = None, progress: bool = True, *, resume_path=None,
         save_every: int = 10, key: str | None = None, values=None) -> tuple[list[nn.Module], list[pd.DataFrame]]:
     """The training loop of :func:`train_seeds` on tensors ``x`` (n, d_m) already on the device:
     ``models`` freshly initialised, one per seed, trained on ``MODELS[cfg.model].loss``."""
-    spec, S, n = MODELS[cfg.model], len(models), len(next(iter(x.values())))
-    device = next(iter(x.values())).device
+    spec, S, n, epochs = MODELS[cfg.model], len(models), len(next(iter(x.values()))), cfg.optim.epochs
+    device, compile_ = next(iter(x.values())).device, cfg.runtime.compile
     net = models[0].to(device) if S == 1 else Ensemble(models).to(device)
     fixed, varying = knobs(cfg, S, values, device)
     loss_fn = partial(spec.loss, **fixed)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda") or None)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optim.lr, fused=device.type in ("cpu", "cuda") or None)
     orders = [torch.Generator().manual_seed(s) for s in seeds]          # one data order per model
     draws = [torch.Generator().manual_seed(s + NOISE_SEED) for s in seeds]
     run = Run(cfg, seeds, net, opt, orders + draws, x, resume_path, key, save_every)
-    step = compiled(_step(net, loss_fn), device) if cfg.compile else _step(net, loss_fn)
+    step = compiled(_step(net, loss_fn), device) if compile_ else _step(net, loss_fn)
     start, rows = run.start([[] for _ in seeds])
-    for epoch in bar(range(start + 1, cfg.epochs + 1), desc=f"{cfg.model} epochs ({S} seed{'s' * (S > 1)})",
-                     show=progress, mininterval=2, initial=start, total=cfg.epochs):
+    for epoch in bar(range(start + 1, epochs + 1), desc=f"{cfg.model} epochs ({S} seed{'s' * (S > 1)})",
+                     show=progress, mininterval=2, initial=start, total=epochs):
         t0 = time.perf_counter()
         net.train()
         perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)  # (S, n)
         sums = 0  # the parts of every batch (P, S) times its rows, stacked: one op per step, not one per part
         losses = []  # each batch's (S,) loss, checked once per epoch: no device sync per step
-        for i in range(0, n, cfg.batch_size):
-            idx = perms[:, i:i + cfg.batch_size]                                 # (S, B)
+        for rows_ in batches(n, cfg.optim.batch_size):
+            idx = perms[:, rows_]                                                 # (S, B)
             xb = {m: a[idx] for m, a in x.items()}                                # (S, B, d_m)
             noise = stack_args([spec.noise(models[0], idx.shape[1], g, **fixed, **varying) for g in draws])
-            if cfg.compile and device.type == "cuda":
+            if compile_ and device.type == "cuda":
                 torch.compiler.cudagraph_mark_step_begin()                        # a new step: graph outputs may be reused
             loss, parts = step(xb, None if noise is None else noise.to(device), varying)
             loss.sum().backward()  # the models are independent: the sum gives each its own gradient
             opt.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(loss.detach().clone() if cfg.compile else loss.detach())  # a CUDA graph reuses its outputs
+            losses.append(loss.detach().clone() if compile_ else loss.detach())  # a CUDA graph reuses its outputs
             sums = sums + torch.stack(list(parts.values())).detach() * idx.shape[1]
         run.check(epoch, torch.stack(losses))
         test = evaluate(net, loss_fn, x_test, varying) if x_test is not None else {}

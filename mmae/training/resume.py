@@ -26,7 +26,8 @@ from torch import Tensor, nn
 
 from mmae.artifacts import display_path
 from mmae.atomic import save_torch
-from mmae.training.config import TrainConfig, is_int
+from mmae.rules import is_int
+from mmae.training.config import TrainConfig
 
 FORMAT = "mmae-resume/2"
 
@@ -84,7 +85,7 @@ class Run:
             g.set_state(s)
         torch.set_rng_state(state["torch_rng"])
         self.owned = True
-        print(f"Resuming from {self.path.name}: epoch {state['epoch']} of {self.cfg.epochs} done.")
+        print(f"Resuming from {self.path.name}: epoch {state['epoch']} of {self.cfg.optim.epochs} done.")
         return state["epoch"], state["rows"]
 
     def _read(self) -> dict | None:
@@ -101,7 +102,7 @@ class Run:
                           stacklevel=2)
             return None
         if (state.get("key"), state.get("seeds")) != (self.key, self.seeds) \
-                or not (is_int(state.get("epoch")) and 0 <= state["epoch"] <= self.cfg.epochs):
+                or not (is_int(state.get("epoch")) and 0 <= state["epoch"] <= self.cfg.optim.epochs):
             warnings.warn(f"{display_path(self.path)} belongs to another run (other code, data or parameters): "
                           "training from scratch.", stacklevel=2)
             return None
@@ -139,20 +140,20 @@ class Run:
         if bad:
             counts = ", ".join(f"{m}: {k}" for m, k in bad.items())
             return f"The training features hold non-finite values ({counts}): remove or impute them first."
-        c = self.cfg
-        tips = [f"a lower lr (now {c.lr:g})"]
-        if c.model in ("mvae", "mvae_cross"):
-            tips.append(f"a lower beta (now {c.beta:g})")
-        if c.model == "contrastive":
-            tips.append(f"a higher temperature (now {c.temperature:g}; the logits are similarities / temperature)")
-        if c.align:
-            tips.append(f"a lower align (now {c.align:g})")
+        k = self.cfg.knobs
+        tips = [f"a lower lr (now {self.cfg.optim.lr:g})"]
+        if hasattr(k, "beta"):
+            tips.append(f"a lower beta (now {k.beta:g})")
+        if hasattr(k, "temperature"):
+            tips.append(f"a higher temperature (now {k.temperature:g}; the logits are similarities / temperature)")
+        if getattr(k, "align", 0):
+            tips.append(f"a lower align (now {k.align:g})")
         return "Try " + " or ".join(tips) + "."
 
     def save(self, epoch: int, rows) -> None:
         """Write the resume state after ``epoch`` (checked by :meth:`check`) when one is due: every
         ``save_every`` epochs and after the last."""
-        if self.path is None or (epoch % self.save_every and epoch != self.cfg.epochs):
+        if self.path is None or (epoch % self.save_every and epoch != self.cfg.optim.epochs):
             return
         save_torch({"format": FORMAT, "key": self.key, "seeds": self.seeds, "epoch": epoch,
                     "net": self.net.state_dict(), "opt": self.opt.state_dict(),

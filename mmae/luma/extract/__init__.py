@@ -22,7 +22,8 @@ here). Heavy imports happen inside functions; nothing downloads at import time.
 ``audio``   :func:`read_audio`, :func:`audio_features`
 ``text``    :func:`mask_class_word`, :func:`text_features`
 ``models``  :func:`load_pretrained`, :func:`tiny_models`, :func:`model_fingerprint`
-``chunks``  :func:`run_in_chunks` (resumable extraction)
+``chunks``  :func:`run_in_chunks` (resumable extraction, one task of :func:`mmae.cluster.run` per chunk)
+``tasks``   :class:`ModelSource`, :class:`Extractor`, :func:`extract_chunk` (what a chunk task computes)
 ==========  ==========================================================================
 
 The names below are re-exported from these modules; a function reads the names of its own module
@@ -34,9 +35,10 @@ from mmae.luma.extract.image import (IMAGENET_MEAN, IMAGENET_STD, VGG11BN, finet
                                      image_features, replace_head)
 from mmae.luma.extract.models import (AUDIO_MODEL_ID, IMAGE_WEIGHTS_URL, KINDS, TEXT_MODEL_ID, load_pretrained,
                                       model_fingerprint, tiny_models)
+from mmae.luma.extract.tasks import Extractor, ModelSource, extract_chunk
 from mmae.luma.extract.text import mask_class_word, text_features
 
 __all__ = ["IMAGE_WEIGHTS_URL", "AUDIO_MODEL_ID", "TEXT_MODEL_ID", "IMAGENET_MEAN", "IMAGENET_STD", "KINDS",
            "VGG11BN", "replace_head", "image_batch", "finetune_vgg", "image_features", "read_audio",
            "audio_features", "mask_class_word", "text_features", "run_in_chunks", "model_fingerprint",
-           "load_pretrained", "tiny_models"]
+           "load_pretrained", "tiny_models", "ModelSource", "Extractor", "extract_chunk"]

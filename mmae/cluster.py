@@ -1,0 +1,183 @@
+"""Where independent tasks run: Dask, the one entry point to it, and nothing else that knows.
+
+:func:`run` maps a function over tasks (a trained model, a data set of chapter 15, a papermill
+run, an extraction chunk) and returns their results in order. Where they run is decided here,
+once per process, by ``MMAE_SCHEDULER``:
+
+==========================  ===================================================================
+unset or ``local``          a Dask ``LocalCluster`` started by this process: one worker process
+                            per core, one torch thread each (the scheduler runs in this process)
+``tcp://host:8786``         the Dask scheduler at that address: a cluster started by
+                            ``dask-scheduler`` / ``dask-worker``, dask-jobqueue (Slurm, PBS, ...)
+                            or dask-kubernetes; its workers need this package, the data, and the
+                            artifacts folder on a shared file system
+``serial``                  this process, one task after another (what a single task always does)
+==========================  ===================================================================
+
+A task computes exactly what it computes in this process: every task runs with one torch thread
+(:data:`THREADS`) and one BLAS / OpenMP thread, in a worker or here, so its floating-point result
+does not depend on where it ran, and a result cached by a parallel run is the one a serial run
+would have cached. A task whose worker dies is run again elsewhere (Dask reschedules it;
+``retries`` more for an exception). The tasks a task starts run inside it, one after another.
+A command's ``--scheduler`` is :func:`option` and :func:`scheduler`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+
+from mmae.progress import bar
+
+SCHEDULER = "MMAE_SCHEDULER"  # the environment variable that says where tasks run
+WHERE = "'local', 'serial' or a scheduler address such as tcp://host:8786"  # the values of MMAE_SCHEDULER
+THREADS = 1  # torch threads of a task: small training steps gain little from more, tasks gain from cores
+_CLIENT: dict = {}  # the process's client, by scheduler address
+_LOCK = threading.Lock()
+_INSIDE = threading.local()  # .task is True while this thread runs a task
+
+
+def cores() -> int:
+    """The cores this process may use (its CPU affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check(value: str, name: str = SCHEDULER) -> str:
+    """``value`` stripped, when it says where tasks run: ``"local"``, ``"serial"`` or an address
+    (``tcp://host:8786``); else a ValueError naming ``name`` (TypeError for a non-string)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__} {value!r}")
+    if value.strip() not in ("local", "serial") and "://" not in value:
+        raise ValueError(f"{name} must be {WHERE}, got {value!r}")
+    return value.strip()
+
+
+def address() -> str:
+    """Where tasks run: ``MMAE_SCHEDULER`` (``"local"`` when unset); an unknown word is an error."""
+    return check(os.environ.get(SCHEDULER, "").strip() or "local")
+
+
+def option(value: str) -> str:
+    """A command's ``--scheduler`` (argparse's ``type``): :func:`check`, its error an argparse error."""
+    import argparse
+
+    try:
+        return check(value, "--scheduler")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {WHERE}, got {value!r}") from None
+
+
+@contextlib.contextmanager
+def scheduler(value: str | None, default: str = "local"):
+    """Send the tasks of the block to ``value`` (what ``MMAE_SCHEDULER=value`` says, checked by
+    :func:`check` first; None: ``MMAE_SCHEDULER`` when set, else ``default``), then restore
+    ``MMAE_SCHEDULER`` as it was: a command's ``--scheduler``. Yields where the tasks go."""
+    value = value if value is not None else os.environ.get(SCHEDULER, "").strip() or default
+    value, old = check(value), os.environ.get(SCHEDULER)
+    os.environ[SCHEDULER] = value
+    try:
+        yield value
+    finally:
+        if old is None:
+            os.environ.pop(SCHEDULER, None)
+        else:
+            os.environ[SCHEDULER] = old
+
+
+def client():
+    """The Dask client of this process for :func:`address` (None for ``serial``), started once."""
+    where = address()
+    if where == "serial":
+        return None
+    with _LOCK:
+        if where not in _CLIENT:
+            from distributed import Client, LocalCluster
+
+            if where == "local":
+                cluster = LocalCluster(n_workers=cores(), threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)  # a free port: no clash
+                _CLIENT[where] = Client(cluster)
+            else:
+                _CLIENT[where] = Client(where)
+        return _CLIENT[where]
+
+
+def workers() -> int:
+    """How many tasks run at once where :func:`run` sends them (1 for ``serial``)."""
+    c = client()
+    return 1 if c is None else max(1, sum(w["nthreads"] for w in c.scheduler_info()["workers"].values()))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch threads, and ``n`` OpenMP threads in the processes it starts
+    (a papermill kernel), then restore what was before."""
+    import torch
+
+    old, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+        if env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = env
+
+
+def _task(fn, shared, item):
+    """One task as it runs anywhere: with :data:`THREADS` torch threads and as many BLAS and OpenMP
+    threads (threadpoolctl: numpy's matrix products sum in another order on another count, and a
+    Dask worker starts with one); the tasks it starts run in it."""
+    from threadpoolctl import threadpool_limits
+
+    outer = getattr(_INSIDE, "task", False)
+    _INSIDE.task = True
+    try:
+        with torch_threads(THREADS), threadpool_limits(limits=THREADS):
+            return fn(item) if shared is None else fn(shared, item)
+    finally:
+        _INSIDE.task = outer
+
+
+def run(fn, items: list, *, shared=None, desc: str = "tasks", retries: int = 2, progress: bool = True) -> list:
+    """``fn(item)`` (or ``fn(shared, item)``) for every item, as independent tasks; the results
+    in the order of ``items``.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (workers import it by name); its result must pickle.
+    items : list
+        One task each. A single task, or ``MMAE_SCHEDULER=serial``, runs in this process.
+    shared : object, optional
+        What every task reads (features, say): sent to each worker once, not once per task.
+    desc : str
+        The label of the progress bar.
+    retries : int
+        Extra attempts of a task that raised; a task whose worker died is rescheduled by Dask.
+    progress : bool
+        Show a progress bar of the tasks done.
+    """
+    items = list(items)
+    c = None if len(items) < 2 or getattr(_INSIDE, "task", False) else client()
+    if c is None:
+        return [_task(fn, shared, item) for item in bar(items, desc=desc, show=progress and len(items) > 1)]
+    from distributed import as_completed
+
+    shared_ = None if shared is None else c.scatter(shared, broadcast=True, hash=False)
+    futures = [c.submit(_task, fn, shared_, item, pure=False, retries=retries) for item in items]
+    index = {f.key: i for i, f in enumerate(futures)}
+    results: list = [None] * len(items)
+    try:
+        for future in bar(as_completed(futures), desc=desc, total=len(items), show=progress):
+            results[index[future.key]] = future.result()
+    finally:
+        c.cancel(futures)  # after a failure, the others stop; after success, their memory is freed
+    return results

@@ -1,0 +1,139 @@
+"""mmae.cluster: tasks give the same results wherever they run, a dead worker's task runs again,
+and the zoo and the sweep trained on a 2-worker LocalCluster equal the serial ones."""
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmae import cluster
+
+
+def square(x):
+    return x * x
+
+
+def add(shared, x):
+    return shared + x
+
+
+def threads(_):
+    return torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+
+
+def nested(x):
+    return cluster.run(square, [x, x + 1], progress=False)  # inside a task: runs in it, one after another
+
+
+def fail(x):
+    raise ValueError(f"task {x} failed")
+
+
+def die_once(marker):
+    """Kill the worker the first time (no exception: the process is gone), succeed the second."""
+    marker = Path(marker)
+    if not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return "ran again"
+
+
+@pytest.fixture
+def serial(monkeypatch):
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+
+
+
+def test_the_scheduler_is_named_or_refused(monkeypatch):
+    monkeypatch.delenv(cluster.SCHEDULER, raising=False)
+    assert cluster.address() == "local"
+    monkeypatch.setenv(cluster.SCHEDULER, "tcp://10.0.0.1:8786")
+    assert cluster.address() == "tcp://10.0.0.1:8786"
+    monkeypatch.setenv(cluster.SCHEDULER, "slurm")
+    with pytest.raises(ValueError, match="MMAE_SCHEDULER must be 'local', 'serial' or a scheduler address such as "
+                                         "tcp://host:8786, got 'slurm'"):
+        cluster.run(square, [1, 2])
+
+
+def test_serial_runs_here_in_order_with_one_thread(serial):
+    before = torch.get_num_threads()
+    assert cluster.run(square, [3, 1, 2], progress=False) == [9, 1, 4]
+    assert cluster.run(add, [1, 2], shared=10, progress=False) == [11, 12]
+    assert cluster.run(threads, [0, 1], progress=False) == [(cluster.THREADS, str(cluster.THREADS))] * 2
+    assert torch.get_num_threads() == before and cluster.workers() == 1
+    assert cluster.run(square, [], progress=False) == []
+    with pytest.raises(ValueError, match="task 2 failed"):
+        cluster.run(fail, [2, 3], progress=False)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_gives_the_serial_results(local):
+    assert cluster.workers() == cluster.cores()
+    assert cluster.run(square, list(range(7)), progress=False) == [x * x for x in range(7)]
+    assert cluster.run(add, [1, 2, 3], shared=100, progress=False) == [101, 102, 103]
+    assert cluster.run(threads, [0, 1], progress=False) == [(cluster.THREADS, str(cluster.THREADS))] * 2
+    assert cluster.run(nested, [1, 2], progress=False) == [[1, 4], [4, 9]]
+    with pytest.raises(ValueError, match="task [34] failed"):  # whichever fails first; the other is cancelled
+        cluster.run(fail, [3, 4], progress=False, retries=0)
+
+
+@pytest.mark.slow
+def test_a_task_whose_worker_dies_runs_again(local, tmp_path):
+    markers = [tmp_path / "a", tmp_path / "b"]
+    assert cluster.run(die_once, markers, progress=False) == ["ran again", "ran again"]
+    assert all(m.read_text() == "died" for m in markers)  # each worker died once, mid-task
+
+
+@pytest.mark.slow
+def test_the_zoo_trained_on_the_cluster_equals_the_serial_zoo(local, tiny_std, tmp_path, monkeypatch):
+    from mmae.study import load_or_train_zoo
+    from mmae.training import make_config
+
+    cfg = make_config(latent_dim=4, hidden=(8, 8), epochs=2, batch_size=32, device="cpu")
+    names = ["mmae", "mvae", "contrastive"]
+    parallel = load_or_train_zoo(tiny_std, cfg, [0, 1], names, tmp_path / "parallel", progress=False)
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+    alone = load_or_train_zoo(tiny_std, cfg, [0, 1], names, tmp_path / "serial", progress=False)
+    assert parallel.key == alone.key
+    for name in names:
+        for a, b in zip(parallel.models[name], alone.models[name]):
+            for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+                assert torch.equal(v, w), (name, k)
+    # a serial run reuses what the parallel run cached, and the reverse: the same files, the same keys
+    again = load_or_train_zoo(tiny_std, cfg, [0, 1], names, tmp_path / "parallel", progress=False)
+    assert again.key == parallel.key
+
+
+@pytest.mark.slow
+def test_the_benchmarks_of_the_cluster_run_tiny(local):
+    from mmae.bench import sweeps, training
+
+    table, info = training.run(seeds=2, tiny=True)
+    assert "trainer, 2 seeds side by side (2 tasks at once)" in table.index and info["workers"] == 2
+    table, info = sweeps.run(tiny=True)
+    assert list(table.index[:2]) == ["serial (this process)", "local cluster, 2 workers"]
+    assert info["tasks"] == 7 and len(info["task_s"]) == 7 and info["workers"] == 2
+    model = table[~table["measured"]]
+    assert (model["wall_s"].diff().dropna() <= 0).all()  # more workers never slower in the model
+    assert model["wall_s"].iloc[-1] == pytest.approx(info["longest_task_s"] + info["overhead_s"])
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_a_chapter_on_the_local_cluster_shows_no_stderr(tmp_path, monkeypatch):
+    """The book's default: chapter 7's zoo trained as tasks of a LocalCluster the kernel starts;
+    the page shows no warning of Dask's (a port in use, a worker's log)."""
+    import json
+
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv(cluster.SCHEDULER, "local")
+    pm.execute_notebook(root / "notebooks" / "07_comparators.ipynb", tmp_path / "07.ipynb", cwd=root,
+                        parameters={"epochs": 1, "seeds": [0, 1], "latent_dim": 8, "tune": False,
+                                    "data": "real:cifar10", "artifacts_dir": str(tmp_path / "a")},
+                        kernel_name="python3", progress_bar=False)
+    cells = json.loads((tmp_path / "07.ipynb").read_text())["cells"]
+    noise = [o.get("text", "") for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not noise
+    assert len(list((tmp_path / "a" / "zoo").glob("*_z8.pt"))) == 7  # every trained model, by the workers
