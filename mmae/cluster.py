@@ -5,21 +5,29 @@ run, an extraction chunk) and returns their results in order. Where they run is 
 once per process, by ``MMAE_SCHEDULER``:
 
 ==========================  ===================================================================
-unset or ``local``          a Dask ``LocalCluster`` started by this process: one worker process
+``local``                   a Dask ``LocalCluster`` started by this process: one worker process
                             per core, one torch thread each (the scheduler runs in this process)
 ``tcp://host:8786``         the Dask scheduler at that address: a cluster started by
                             ``dask-scheduler`` / ``dask-worker``, dask-jobqueue (Slurm, PBS, ...)
                             or dask-kubernetes; its workers need this package, the data, and the
                             artifacts folder on a shared file system
 ``serial``                  this process, one task after another (what a single task always does)
+unset                       ``local`` on a machine of more than :data:`SMALL` cores, ``serial`` on
+                            one of :data:`SMALL` or fewer (measured: see :data:`SMALL`)
 ==========================  ===================================================================
 
-A task computes exactly what it computes in this process: every task runs with one torch thread
-(:data:`THREADS`) and one BLAS / OpenMP thread, in a worker or here, so its floating-point result
-does not depend on where it ran, and a result cached by a parallel run is the one a serial run
-would have cached. A task whose worker dies is run again elsewhere (Dask reschedules it;
-``retries`` more for an exception). The tasks a task starts run inside it, one after another.
+A task's floating-point result depends on how many threads compute it (torch and BLAS sum in
+another order), not on where it runs: a task runs with :func:`task_threads` torch, BLAS and
+OpenMP threads, ``MMAE_TASK_THREADS`` when set, else the cores divided among the tasks that run at
+once (all of them in ``serial``, one in a worker). With ``MMAE_TASK_THREADS`` fixed (the tests fix
+1), a parallel run computes bit for bit what a serial run computes, and either reuses what the
+other cached (same run keys; with other thread counts the cache is reused too, its last bits
+those of the run that wrote it). A task whose worker dies is run again elsewhere (Dask reschedules
+it; ``retries`` more for an exception). The tasks a task starts run inside it, one after another.
 A command's ``--scheduler`` is :func:`option` and :func:`scheduler`.
+
+Worker processes import the main module: a script that calls the package must guard its work
+with ``if __name__ == "__main__":`` (notebooks and ``python -m`` commands need nothing).
 """
 from __future__ import annotations
 
@@ -32,7 +40,13 @@ from mmae.progress import bar
 
 SCHEDULER = "MMAE_SCHEDULER"  # the environment variable that says where tasks run
 WHERE = "'local', 'serial' or a scheduler address such as tcp://host:8786"  # the values of MMAE_SCHEDULER
-THREADS = 1  # torch threads of a task: small training steps gain little from more, tasks gain from cores
+TASK_THREADS = "MMAE_TASK_THREADS"  # the environment variable that fixes a task's threads
+SMALL = 2
+"""Up to this many cores, tasks run in this process by default. Measured on 2 cores (AMD EPYC, a
+VM; ``python -m mmae.bench --sweeps``): chapter 7's zoo at 2 epochs took 80 s serially with 2
+threads, 112 s serially with 1 thread per task, 142 s on a 2-worker LocalCluster (each task twice
+as slow beside another: the vmapped steps share memory bandwidth) and 83 s with every seed a task
+of its own; two workers there gain nothing over one process with both cores."""
 _CLIENT: dict = {}  # the process's client, by scheduler address
 _LOCK = threading.Lock()
 _INSIDE = threading.local()  # .task is True while this thread runs a task
@@ -56,9 +70,26 @@ def check(value: str, name: str = SCHEDULER) -> str:
     return value.strip()
 
 
+def default() -> str:
+    """Where tasks run when ``MMAE_SCHEDULER`` is unset: ``serial`` on :data:`SMALL` cores or fewer."""
+    return "local" if cores() > SMALL else "serial"
+
+
 def address() -> str:
-    """Where tasks run: ``MMAE_SCHEDULER`` (``"local"`` when unset); an unknown word is an error."""
-    return check(os.environ.get(SCHEDULER, "").strip() or "local")
+    """Where tasks run: ``MMAE_SCHEDULER`` (:func:`default` when unset); an unknown word is an error."""
+    return check(os.environ.get(SCHEDULER, "").strip() or default())
+
+
+def task_threads() -> int:
+    """The torch, BLAS and OpenMP threads of every task: ``MMAE_TASK_THREADS`` when set (a positive
+    int), else the cores shared among the tasks that run at once: all of them in ``serial``, one
+    where a worker runs one task per core."""
+    value = os.environ.get(TASK_THREADS, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{TASK_THREADS} must be a positive int, got {value!r}")
+        return int(value)
+    return cores() if address() == "serial" else 1
 
 
 def option(value: str) -> str:
@@ -131,19 +162,24 @@ def torch_threads(n: int):
             os.environ["OMP_NUM_THREADS"] = env
 
 
-def _task(fn, shared, item):
-    """One task as it runs anywhere: with :data:`THREADS` torch threads and as many BLAS and OpenMP
+def current_threads() -> int:
+    """The threads the running task computes with (:func:`task_threads` outside a task)."""
+    return getattr(_INSIDE, "threads", None) or task_threads()
+
+
+def _task(fn, shared, item, threads: int):
+    """One task as it runs anywhere: with ``threads`` torch threads and as many BLAS and OpenMP
     threads (threadpoolctl: numpy's matrix products sum in another order on another count, and a
     Dask worker starts with one); the tasks it starts run in it."""
     from threadpoolctl import threadpool_limits
 
-    outer = getattr(_INSIDE, "task", False)
-    _INSIDE.task = True
+    outer = getattr(_INSIDE, "task", False), getattr(_INSIDE, "threads", None)
+    _INSIDE.task, _INSIDE.threads = True, threads
     try:
-        with torch_threads(THREADS), threadpool_limits(limits=THREADS):
+        with torch_threads(threads), threadpool_limits(limits=threads):
             return fn(item) if shared is None else fn(shared, item)
     finally:
-        _INSIDE.task = outer
+        _INSIDE.task, _INSIDE.threads = outer
 
 
 def run(fn, items: list, *, shared=None, desc: str = "tasks", retries: int = 2, progress: bool = True) -> list:
@@ -165,14 +201,15 @@ def run(fn, items: list, *, shared=None, desc: str = "tasks", retries: int = 2, 
     progress : bool
         Show a progress bar of the tasks done.
     """
-    items = list(items)
-    c = None if len(items) < 2 or getattr(_INSIDE, "task", False) else client()
+    items, inside = list(items), getattr(_INSIDE, "task", False)
+    threads = current_threads()  # decided here, once, for every task of this call
+    c = None if len(items) < 2 or inside else client()
     if c is None:
-        return [_task(fn, shared, item) for item in bar(items, desc=desc, show=progress and len(items) > 1)]
+        return [_task(fn, shared, item, threads) for item in bar(items, desc=desc, show=progress and len(items) > 1)]
     from distributed import as_completed
 
     shared_ = None if shared is None else c.scatter(shared, broadcast=True, hash=False)
-    futures = [c.submit(_task, fn, shared_, item, pure=False, retries=retries) for item in items]
+    futures = [c.submit(_task, fn, shared_, item, threads, pure=False, retries=retries) for item in items]
     index = {f.key: i for i, f in enumerate(futures)}
     results: list = [None] * len(items)
     try:

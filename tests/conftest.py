@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported here and in every kernel started
 os.environ.setdefault("MMAE_SCHEDULER", "serial")  # here and in every kernel started
+os.environ.setdefault("MMAE_TASK_THREADS", "1")  # every task on one thread: serial and parallel runs compare bit for bit
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -51,15 +52,18 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def local():
-    """A LocalCluster of one worker per core (``MMAE_SCHEDULER`` unset: the package's default), for
-    one module; the serial default of the suite comes back after it."""
+    """A LocalCluster of one worker per core (``MMAE_SCHEDULER=local``), for one module; the
+    suite's serial scheduler comes back after it."""
     from mmae import cluster
 
-    old = os.environ.pop(cluster.SCHEDULER, None)
+    old = os.environ.get(cluster.SCHEDULER)
+    os.environ[cluster.SCHEDULER] = "local"
     c = cluster.client()
     yield c
     c.close()
     c.cluster.close()
     cluster._CLIENT.clear()
-    if old is not None:
+    if old is None:
+        os.environ.pop(cluster.SCHEDULER, None)
+    else:
         os.environ[cluster.SCHEDULER] = old

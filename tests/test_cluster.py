@@ -46,6 +46,9 @@ def serial(monkeypatch):
 
 def test_the_scheduler_is_named_or_refused(monkeypatch):
     monkeypatch.delenv(cluster.SCHEDULER, raising=False)
+    monkeypatch.setattr(cluster, "cores", lambda: 2)
+    assert cluster.address() == "serial"  # measured: on 2 cores a LocalCluster gains nothing (cluster.SMALL)
+    monkeypatch.setattr(cluster, "cores", lambda: 16)
     assert cluster.address() == "local"
     monkeypatch.setenv(cluster.SCHEDULER, "tcp://10.0.0.1:8786")
     assert cluster.address() == "tcp://10.0.0.1:8786"
@@ -55,11 +58,25 @@ def test_the_scheduler_is_named_or_refused(monkeypatch):
         cluster.run(square, [1, 2])
 
 
+def test_a_task_computes_with_the_threads_of_its_share_of_the_cores(monkeypatch):
+    monkeypatch.delenv(cluster.TASK_THREADS)
+    monkeypatch.setattr(cluster, "cores", lambda: 2)
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+    assert cluster.task_threads() == 2 and cluster.run(threads, [0, 1], progress=False) == [(2, "2")] * 2
+    monkeypatch.setenv(cluster.SCHEDULER, "tcp://10.0.0.1:8786")
+    assert cluster.task_threads() == 1  # a worker per core: one each
+    monkeypatch.setenv(cluster.TASK_THREADS, "3")
+    assert cluster.task_threads() == 3
+    monkeypatch.setenv(cluster.TASK_THREADS, "0")
+    with pytest.raises(ValueError, match="MMAE_TASK_THREADS must be a positive int, got '0'"):
+        cluster.task_threads()
+
+
 def test_serial_runs_here_in_order_with_one_thread(serial):
     before = torch.get_num_threads()
     assert cluster.run(square, [3, 1, 2], progress=False) == [9, 1, 4]
     assert cluster.run(add, [1, 2], shared=10, progress=False) == [11, 12]
-    assert cluster.run(threads, [0, 1], progress=False) == [(cluster.THREADS, str(cluster.THREADS))] * 2
+    assert cluster.run(threads, [0, 1], progress=False) == [(1, "1")] * 2
     assert torch.get_num_threads() == before and cluster.workers() == 1
     assert cluster.run(square, [], progress=False) == []
     with pytest.raises(ValueError, match="task 2 failed"):
@@ -71,7 +88,7 @@ def test_a_local_cluster_gives_the_serial_results(local):
     assert cluster.workers() == cluster.cores()
     assert cluster.run(square, list(range(7)), progress=False) == [x * x for x in range(7)]
     assert cluster.run(add, [1, 2, 3], shared=100, progress=False) == [101, 102, 103]
-    assert cluster.run(threads, [0, 1], progress=False) == [(cluster.THREADS, str(cluster.THREADS))] * 2
+    assert cluster.run(threads, [0, 1], progress=False) == [(1, "1")] * 2
     assert cluster.run(nested, [1, 2], progress=False) == [[1, 4], [4, 9]]
     with pytest.raises(ValueError, match="task [34] failed"):  # whichever fails first; the other is cancelled
         cluster.run(fail, [3, 4], progress=False, retries=0)
@@ -108,10 +125,10 @@ def test_the_zoo_trained_on_the_cluster_equals_the_serial_zoo(local, tiny_std, t
 def test_the_benchmarks_of_the_cluster_run_tiny(local):
     from mmae.bench import sweeps, training
 
-    table, info = training.run(seeds=2, tiny=True)
+    table, info = training.run(seeds=2, tiny=True, side_by_side=True)
     assert "trainer, 2 seeds side by side (2 tasks at once)" in table.index and info["workers"] == 2
     table, info = sweeps.run(tiny=True)
-    assert list(table.index[:2]) == ["serial (this process)", "local cluster, 2 workers"]
+    assert list(table.index[:2]) == ["serial (this process, 1 threads)", "local cluster, 2 workers"]
     assert info["tasks"] == 7 and len(info["task_s"]) == 7 and info["workers"] == 2
     model = table[~table["measured"]]
     assert (model["wall_s"].diff().dropna() <= 0).all()  # more workers never slower in the model

@@ -53,7 +53,8 @@ def text_extractor(source=extract.ModelSource("tiny", seed=0)) -> extract.Extrac
 @contextlib.contextmanager
 def serial(torch_threads: int = 2):
     """Tasks here, in a process whose BLAS (and torch) use 2 threads, as a plain process's do: a
-    task runs with cluster.THREADS of each wherever it runs, and so gives a Dask worker's bytes."""
+    task runs with MMAE_TASK_THREADS (1 in the suite) of each wherever it runs, and so gives a Dask
+    worker's bytes."""
     from threadpoolctl import threadpool_limits
 
     with cluster.scheduler("serial"), cluster.torch_threads(torch_threads):

@@ -73,12 +73,14 @@ def test_sweeps_findings_and_the_model_of_more_workers():
              for n in (1, 2, 4)]
     t = pd.DataFrame(rows)
     t["speedup"] = 80.0 / t["wall_s"]
-    info = {"device": "cpu", "tasks": 4, "seeds": 5, "epochs": 2, "longest_task_s": 30.0}
+    info = {"device": "cpu", "tasks": 4, "seeds": 5, "epochs": 2, "longest_task_s": 30.0, "serial_threads": 2,
+            "default": "local"}
     rec = record("sweeps", t.to_dict("records"), info)
     assert [makespan(durations, n) for n in (1, 2, 4, 8)] == [80.0, 40.0, 30.0, 30.0]  # the longest task bounds it
     assert performance.sweeps_findings([rec]) == (
         "- **2 cores of Test CPU**: the 4 trainings of chapter 7's zoo (5 seeds, 2 epochs each) take 1 min 20 s one "
-        "after another and 45.0 s as tasks of a local cluster of 2 workers, 1.78x. Scheduled longest first, more "
-        "workers would take them to at most 2.29x: the longest task (30.0 s) bounds the wall time, whatever the "
-        "number of workers.")
+        "after another in one process (2 threads) and 45.0 s as tasks of a local cluster of 2 workers, 1.78x: here "
+        "the local cluster is faster, and `MMAE_SCHEDULER` defaults to `local` on this machine. Scheduled longest "
+        "first, workers like these would take them to at most 2.29x: the longest task (30.0 s) bounds the wall "
+        "time, whatever the number of workers.")
     assert performance.sweeps_table(rec)["speed-up vs serial"].tolist() == ["1.00x", "1.78x", "0.94x", "1.78x", "2.29x"]

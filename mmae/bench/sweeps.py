@@ -1,17 +1,17 @@
 """Studies on the task engine, side by side in one run: the models of chapter 7's zoo trained one
-task after another in this process (``MMAE_SCHEDULER=serial``) and as tasks of a LocalCluster
-(one worker process per core, :mod:`mmae.cluster`), the same tasks, the same results.
+task after another in this process (``MMAE_SCHEDULER=serial``: every task on all the cores'
+threads) and as tasks of a LocalCluster (one worker process per core, one thread each,
+:mod:`mmae.cluster`), the same tasks.
 
-From the serial run's task times the benchmark models the wall time on N workers: the tasks
-scheduled longest first on N workers (LPT), plus the overhead the measured cluster run showed
-beyond that schedule on this machine's workers (starting them, sending the data). The model
-assumes one core per worker, tasks as long as they took alone, and no other load; the longest
-task bounds it whatever N.
+From the task times measured in the cluster's workers the benchmark models the wall time on N
+such workers: the tasks scheduled longest first on N workers (LPT), plus the overhead the
+measured cluster run showed beyond that schedule (starting the workers, sending the data). The
+model assumes workers as fast as this machine's were side by side and no other load; the
+longest task bounds it whatever N.
 """
 from __future__ import annotations
 
 import heapq
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -54,23 +54,16 @@ def _jobs(features: Features, epochs: int, seeds: int, folder: Path) -> list[tup
     return [(variant_config(n, cfg, features.dims), list(range(seeds)), folder / f"{n}.pt") for n in trained]
 
 
-def _run(scheduler: str, features: Features, epochs: int, seeds: int) -> tuple[float, list[float]]:
-    """Wall seconds of the zoo's tasks where ``scheduler`` sends them (cluster started first, its
-    start not counted), and each task's own seconds."""
-    old = os.environ.get(cluster.SCHEDULER)
-    os.environ[cluster.SCHEDULER] = scheduler
-    try:
+def _run(scheduler: str, features: Features, epochs: int, seeds: int) -> tuple[float, list[float], int]:
+    """Wall seconds of the zoo's tasks where ``scheduler`` sends them (the cluster started first,
+    its start not counted), each task's own seconds, and the threads each computed with."""
+    with cluster.scheduler(scheduler):
         cluster.workers()  # the cluster up before the clock starts
         with tempfile.TemporaryDirectory() as tmp:
             jobs = _jobs(features, epochs, seeds, Path(tmp))
             start = time.perf_counter()
             seconds = cluster.run(_timed, jobs, shared=features, progress=False)
-            return time.perf_counter() - start, seconds
-    finally:
-        if old is None:
-            os.environ.pop(cluster.SCHEDULER, None)
-        else:
-            os.environ[cluster.SCHEDULER] = old
+            return time.perf_counter() - start, seconds, cluster.task_threads()
 
 
 def run(data: str = "real", epochs: int = 2, seeds: int = 5, tiny: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -79,7 +72,7 @@ def run(data: str = "real", epochs: int = 2, seeds: int = 5, tiny: bool = False)
     Returns
     -------
     table : pandas.DataFrame
-        One row per way of running (``serial``, ``local cluster, W workers``, ``model, N workers``):
+        One row per way of running (``serial (...)``, ``local cluster, W workers``, ``model, N workers``):
         ``workers``, ``wall_s`` (measured or modelled), ``speedup`` against serial, ``measured``.
     info : dict
         The data, epochs, seeds, tasks, each task's serial seconds, the cluster's overhead.
@@ -89,11 +82,12 @@ def run(data: str = "real", epochs: int = 2, seeds: int = 5, tiny: bool = False)
         features, epochs, seeds = standardize(Features(x, y, "tiny synthetic", True)), 1, 2
     else:
         features = standardize(load_features(data))
-    serial_s, durations = _run("serial", features, epochs, seeds)
-    local_s, _ = _run("local", features, epochs, seeds)
-    W = cluster.workers()
+    serial_s, _, serial_threads = _run("serial", features, epochs, seeds)
+    local_s, durations, _ = _run("local", features, epochs, seeds)
+    with cluster.scheduler("local"):
+        W = cluster.workers()
     overhead = max(0.0, local_s - makespan(durations, W))
-    rows = [{"way": "serial (this process)", "workers": 1, "wall_s": serial_s, "measured": True},
+    rows = [{"way": f"serial (this process, {serial_threads} threads)", "workers": 1, "wall_s": serial_s, "measured": True},
             {"way": f"local cluster, {W} workers", "workers": W, "wall_s": local_s, "measured": True}]
     rows += [{"way": f"model, {n} workers", "workers": n, "wall_s": makespan(durations, n) + overhead, "measured": False}
              for n in WORKERS]
@@ -101,7 +95,7 @@ def run(data: str = "real", epochs: int = 2, seeds: int = 5, tiny: bool = False)
     table["speedup"] = serial_s / table["wall_s"]
     info = {"data": features.name, "device": "cpu", "epochs": epochs, "seeds": seeds, "tasks": len(durations),
             "task_s": durations, "longest_task_s": max(durations), "overhead_s": overhead, "workers": W,
-            "cores": cluster.cores()}
+            "cores": cluster.cores(), "serial_threads": serial_threads, "default": cluster.default()}
     return table, info
 
 
@@ -111,4 +105,5 @@ def report(table: pd.DataFrame, info: dict) -> str:
             f"{info['epochs']} epochs) on {info['data']}; the longest task {info['longest_task_s']:.1f} s, the "
             f"cluster's overhead beyond its schedule {info['overhead_s']:.1f} s\n\n"
             + table.to_string(formatters={"wall_s": "{:.1f}".format, "speedup": "{:.2f}x".format})
-            + "\n\nmodel: longest-first schedule of the serial task times on N workers + the measured overhead")
+            + "\n\nmodel: longest-first schedule of the task times measured in the workers on N workers + the "
+              f"measured overhead; MMAE_SCHEDULER's default here: {info['default']}")

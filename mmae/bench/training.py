@@ -89,8 +89,10 @@ def clear_compile_cache(why: str) -> bool:
 
 
 def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", tiny: bool = False,
-        compiled: bool = False, rounds: int = 3) -> tuple[pd.DataFrame, dict]:
-    """Every trainer on the same synthetic data of LUMA's size (``tiny``: a few rows).
+        compiled: bool = False, rounds: int = 3, side_by_side: bool | None = None) -> tuple[pd.DataFrame, dict]:
+    """Every trainer on the same synthetic data of LUMA's size (``tiny``: a few rows); the seeds
+    side by side on a LocalCluster when ``side_by_side`` (default: on a CPU of several cores, not
+    ``tiny``, which takes seconds and starts no worker).
 
     Returns
     -------
@@ -109,9 +111,10 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
     dev = pick_device(device)
     why_not = (compile_works(dev) if compiled else "not asked (python -m mmae.bench --compile)")
     x = {m: torch.as_tensor(a, device=dev) for m, a in features.x["train"].items()}
-    side = cluster.workers() if dev.type == "cpu" else 1  # starts the workers before anything is timed
-    if side > 1:
-        cluster.run(_one_seed, [(evolve(cfg, epochs=1), s) for s in range(side)], shared=features, progress=False)
+    side = cluster.cores() if dev.type == "cpu" and (side_by_side or (side_by_side is None and not tiny)) else 1
+    if side > 1:  # a LocalCluster whatever MMAE_SCHEDULER says, its workers started before anything is timed
+        with cluster.scheduler("local"):
+            cluster.run(_one_seed, [(evolve(cfg, epochs=1), s) for s in range(side)], shared=features, progress=False)
 
     def former(S):
         torch.manual_seed(0)
@@ -121,11 +124,12 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
         c = evolve(cfg, compile=compile_)
         return lambda: list(train_seeds(features, c, list(range(S)), False)[1][0].seconds)
 
-    def side_by_side(S):
+    def beside(S):
         def fit():
-            t = time.perf_counter()
-            cluster.run(_one_seed, [(cfg, s) for s in range(S)], shared=features, progress=False)
-            return [(time.perf_counter() - t) / cfg.optim.epochs] * cfg.optim.epochs
+            with cluster.scheduler("local"):
+                t = time.perf_counter()
+                cluster.run(_one_seed, [(cfg, s) for s in range(S)], shared=features, progress=False)
+                return [(time.perf_counter() - t) / cfg.optim.epochs] * cfg.optim.epochs
         return fit
 
     runs = {"former stacked engine, 1 seed": (1, former(1)), "trainer, 1 seed": (1, trainer(1))}
@@ -136,7 +140,7 @@ def run(epochs: int = 5, warmup: int = 1, seeds: int = 5, device: str = "auto", 
     if why_not is None:
         runs[f"trainer, {seeds} seeds, torch.compile"] = (seeds, trainer(seeds, True))
     if side > 1:
-        runs[f"trainer, {seeds} seeds side by side ({side} tasks at once)"] = (seeds, side_by_side(seeds))
+        runs[f"trainer, {seeds} seeds side by side ({side} tasks at once)"] = (seeds, beside(seeds))
     peak, flop = matmul_peak(dev), epoch_gflop(features.dims, cfg, n)
     steps = len(batches(n, cfg.optim.batch_size))
     measured: dict[str, list] = {name: [] for name in runs}

@@ -8,7 +8,7 @@ for every (split, class) whose files are not there yet; each runs as a task
 that loads the encoders once per worker process, synthesises the clips itself, writes its files
 atomically and returns its time per item. This process merges the times into ``timings.json``
 (one writer) and reads every chunk in order, so the features are the same byte for byte wherever
-the chunks ran (every task runs with :data:`mmae.cluster.THREADS` torch threads and as many
+the chunks ran (every task runs with :func:`mmae.cluster.current_threads` torch threads and as many
 CTranslate2 threads). On a cluster the cache must be on a file system the workers share, and the
 workers need the voice engines of :mod:`mmae.media.voices`.
 """
@@ -79,7 +79,7 @@ def compute_chunk(cfg: mk.Tiny50Config, chunk: Chunk) -> dict[str, float]:
             _lite0(), chunk.images, size=cfg.image_size, progress=False), len(chunk.images), timings)
     if chunk.audio:
         waves = [mk.clip_of(cfg, chunk.split, chunk.label, j)[0] for j in range(cfg.clips(chunk.split))]
-        model = whisper.load_whisper(threads=cluster.THREADS) if cfg.audio == "whisper" else None
+        model = whisper.load_whisper(threads=cluster.current_threads()) if cfg.audio == "whisper" else None
         _timed(Path(chunk.audio_file), lambda: mk._audio_features(cfg, waves, model), len(waves), timings)
     return timings
 

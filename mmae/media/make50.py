@@ -137,10 +137,10 @@ def chunk_keys(cfg: Tiny50Config, source_sha: str) -> dict[str, str]:
     size, source, the Lite0 code and the torch threads of a task (Lite0's floats depend on them;
     the int8 Whisper encoder's do not); ``audio``, the clip pools' config, the voice, augmentation
     and encoder code, the engines' versions and the Whisper weights."""
-    from mmae.cluster import THREADS
+    from mmae.cluster import current_threads
 
     draw = [cfg.seed, cfg.n_train, cfg.n_test, cfg.n_ood]
-    parts = {"image": [*draw, cfg.image_size, source_sha, enet.WEIGHTS_ID, *_source(enet), {"threads": THREADS}],
+    parts = {"image": [*draw, cfg.image_size, source_sha, enet.WEIGHTS_ID, *_source(enet), {"threads": current_threads()}],
              "audio": [cfg.seed, cfg.audio, cfg.clips_train, cfg.clips_test, cfg.clips_ood, whisper.MODEL_SHA256,
                        whisper.COMPUTE_TYPE, voices.engine_versions(), *_source(voices, speech, whisper)]}
     return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:16] for k, v in parts.items()}

@@ -156,10 +156,12 @@ def sweeps_findings(recs: list[dict]) -> str:
         local = t[t["measured"] & (t["workers"] > 1)].iloc[0]
         model = t[~t["measured"]]
         best = model["speedup"].max()
+        faster = "the local cluster" if local["speedup"] > 1 else "one process"
         out.append(f"- **{where(rec)}**: the {i['tasks']} trainings of chapter 7's zoo ({i['seeds']} seeds, "
-                   f"{i['epochs']} epochs each) take {format_seconds(t['wall_s'].iloc[0])} one after another and "
-                   f"{format_seconds(local['wall_s'])} as tasks of a local cluster of {int(local['workers'])} workers, "
-                   f"{local['speedup']:.2f}x. Scheduled longest first, more workers would take them to at most "
-                   f"{best:.2f}x: the longest task ({format_seconds(i['longest_task_s'])}) bounds the wall time, "
-                   f"whatever the number of workers.")
+                   f"{i['epochs']} epochs each) take {format_seconds(t['wall_s'].iloc[0])} one after another in one "
+                   f"process ({i.get('serial_threads', 1)} threads) and {format_seconds(local['wall_s'])} as tasks of "
+                   f"a local cluster of {int(local['workers'])} workers, {local['speedup']:.2f}x: here {faster} is "
+                   f"faster, and `MMAE_SCHEDULER` defaults to `{i.get('default', 'local')}` on this machine. "
+                   f"Scheduled longest first, workers like these would take them to at most {best:.2f}x: the longest "
+                   f"task ({format_seconds(i['longest_task_s'])}) bounds the wall time, whatever the number of workers.")
     return "\n".join(out) or "No sweeps result file: run `python -m mmae.bench --sweeps --save`."
