@@ -212,8 +212,10 @@ LIMITS = {
                             "modality ({M}: {modalities}), not all zero"),
     "table3_weights": Limit(lambda v, d, p: v is None or _weights(v, len(d.modalities)),
                             "None or one finite weight >= 0 per modality ({M}: {modalities}), not all zero"),
-    "points": Limit(lambda v, d, p: is_int(v) and 2 <= v <= d.n_test, "an int in [2, {n_test}] (the test rows)"),
-    "points_per_modality": Limit(lambda v, d, p: is_int(v) and 1 <= v <= d.n_test, "an int in [1, {n_test}] (the test rows)"),
+    "points": Limit(lambda v, d, p: is_int(v) and v >= 2, "an int >= 2 (at most this many test rows; all where fewer)",
+                    data=False),
+    "points_per_modality": Limit(lambda v, d, p: is_int(v) and v >= 1,
+                                 "an int >= 1 (at most this many test rows; all where fewer)", data=False),
     "perplexity": Limit(lambda v, d, p: is_finite(v) and 0 < v < min(p.get("points", d.n_test), d.n_test),
                         "a number in (0, points = {points}) (t-SNE needs more points than its perplexity)"),
     "latent_dim": Limit(lambda v, d, p: is_int(v) and v >= 1, "an int >= 1", data=False),
@@ -250,6 +252,8 @@ def _out_of_range(notebook: str, name: str, value, facts: Facts | None, params: 
         return None
     fill = {"points": params.get("points")}
     if facts is not None:
+        if is_int(fill["points"]):  # the points mapped: at most the test rows
+            fill["points"] = min(fill["points"], facts.n_test)
         fill |= {"n_test": facts.n_test, "n_test_1": facts.n_test - 1, "n_train": facts.n_train, "k_here": facts.k_here,
                  "M": len(facts.modalities), "modalities": ", ".join(facts.modalities)}
     where = f" on {facts.name}" if facts is not None else ""

@@ -25,8 +25,8 @@
 # The run evaluated is chapter 3's: its parameters (data, latent_dim, epochs, seed, device,
 # artifacts_dir, ...) are declared once, in notebooks/03_train.py, and set here as there
 # (papermill ... -p latent_dim 64). This chapter's own:
-points = 4200  # test rows mapped in Figs. 3-4 (all 4,200 by default)
-points_per_modality = 1000  # test rows per modality in Fig. 5 (3 x this many points)
+points = 4200  # at most this many test rows mapped in Figs. 3-4 (all of them where fewer; LUMA has 4,200)
+points_per_modality = 1000  # at most this many test rows per modality in Fig. 5 (3 x this many points)
 perplexity = 30.0  # t-SNE perplexity
 n_neighbors = 15  # UMAP neighbours
 

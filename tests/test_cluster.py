@@ -154,3 +154,29 @@ def test_a_chapter_on_the_local_cluster_shows_no_stderr(tmp_path, monkeypatch):
     noise = [o.get("text", "") for c in cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert not noise
     assert len(list((tmp_path / "a" / "zoo").glob("*_z8.pt"))) == 7  # every trained model, by the workers
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_a_two_run_sweep_on_the_cluster_equals_the_serial_one(local, tmp_path, monkeypatch):
+    """Chapter 13's papermill runs as tasks: the runs' latents equal a serial sweep's byte for
+    byte, and a sweep reuses what the other wrote (the same run keys)."""
+    import numpy as np
+
+    from mmae.study import run_sweep
+
+    root = Path(__file__).resolve().parents[1]
+    notebook = root / "notebooks" / "03_train.ipynb"
+    base = {"data": "real:cifar10", "epochs": 1, "latent_dim": 4, "seed": 0, "n_seeds": 1, "device": "cpu"}
+    grid = {"latent_dim": [4, 8]}
+    parallel = run_sweep(notebook, grid, base, tmp_path / "parallel", "fp")
+    assert parallel["executed"].tolist() == [True, True]
+    monkeypatch.setenv(cluster.SCHEDULER, "serial")
+    serial = run_sweep(notebook, grid, base, tmp_path / "serial", "fp")
+    for a, b in zip(parallel["folder"], serial["folder"]):
+        files = sorted(Path(a).glob("latents_*.npy"))
+        assert files, a  # every run wrote its latents
+        for f in files:
+            assert np.load(f).tobytes() == np.load(Path(b) / f.name).tobytes(), f.name
+    again = run_sweep(notebook, grid, base, tmp_path / "parallel", "fp")  # done: nothing runs again
+    assert again["executed"].tolist() == [False, False]

@@ -153,10 +153,10 @@ def test_save_load_round_trip(saved):
     rec = json.loads((folder / "manifest.json").read_text())
     assert rec | {"sha256": None} == {"model": "mmae_z8", "fingerprint": "abc", "note": [1, 2], "format": "mmae-index/1",
                                       "kind": "hnsw", "metric": "cosine", "params": {"M": 8, "ef_construction": 40,
-                                      "ef_search": 128}, "count": 300, "dim": 8, "faiss": faiss.__version__,
+                                      "ef_search": 256}, "count": 300, "dim": 8, "faiss": faiss.__version__,
                                       "file": "index.faiss", "sha256": None}
     back = load_index(folder, expect={"model": "mmae_z8", "fingerprint": "abc", "params": index.spec.params()})
-    assert back.spec == index.spec and back.manifest == rec and back.index.hnsw.efSearch == 128
+    assert back.spec == index.spec and back.manifest == rec and back.index.hnsw.efSearch == 256
     assert all(np.array_equal(a, b) for a, b in zip(search(back, X[:30], 5), search(index, X[:30], 5)))
     save_index(build_index([X[:10]]), folder, {"model": "m2", "fingerprint": "f2"})  # replaces the saved index
     assert load_index(folder).count == 10 and not list(folder.parent.glob(".idx*"))

@@ -27,11 +27,10 @@ def check(notebook, features, shared=None, **values):
     ("02_baselines", {"table3_weights": [1, -1, 1]}, "table3_weights must be None or one finite weight >= 0 per modality"),
     ("06_summary", {"k": 1}, "k must be None or an int in [2, 83] on tiny synthetic, got 1"),
     ("06_summary", {"k": 84}, "k must be None or an int in [2, 83]"),
-    ("05_figures", {"points": 85}, "points must be an int in [2, 84] (the test rows) on tiny synthetic, got 85"),
+    ("05_figures", {"points": 4200, "perplexity": 90.0}, "perplexity must be a number in (0, points = 84)"),
     ("05_figures", {"points": 20, "perplexity": 30.0}, "perplexity must be a number in (0, points = 20) (t-SNE needs more "
                                                        "points than its perplexity) on tiny synthetic, got 30.0"),
     ("05_figures", {"points": 20, "perplexity": 5.0, "n_neighbors": 20}, "n_neighbors must be an int in [2, points = 20)"),
-    ("05_figures", {"points_per_modality": 0}, "points_per_modality must be an int in [1, 84]"),
     ("13_sweeps", {"k": 0}, "k must be None or an int in [2, 83]"),
 ])
 def test_values_the_data_cannot_take_fail_before_any_work(tiny_std, notebook, values, said):
@@ -52,6 +51,8 @@ def test_the_zoo_chapters_ranges(tiny_std):
 
 @pytest.mark.parametrize("notebook, values, said", [
     ("01_data_checks", {"n_init": 0}, "n_init must be an int >= 1, got 0"),
+    ("05_figures", {"points": 1}, "points must be an int >= 2 (at most this many test rows; all where fewer), got 1"),
+    ("05_figures", {"points_per_modality": 0}, "points_per_modality must be an int >= 1 (at most this many test rows"),
     ("10_noise", {"sigmas": []}, "sigmas must be a non-empty list of finite numbers >= 0, got []"),
     ("10_noise", {"sigmas": [0.0, -1.0]}, "sigmas must be a non-empty list of finite numbers >= 0, got [0.0, -1.0]"),
     ("07_comparators", {"seeds": [0, 0]}, "seeds must be a non-empty list of distinct ints, got [0, 0]"),
@@ -60,7 +61,7 @@ def test_the_zoo_chapters_ranges(tiny_std):
                                                       "non-empty list of values"),
 ])
 def test_ranges_that_need_no_data_fail_in_the_first_cell(notebook, values, said):
-    shared = ZooParams if notebook in ("07_comparators", "10_noise") else None
+    shared = ZooParams if notebook in ("07_comparators", "10_noise") else "03_train" if notebook == "05_figures" else None
     with pytest.raises(ValueError, match=re.escape(f"notebooks/{notebook}: {said}")):
         params.check(values, notebook, shared)
 

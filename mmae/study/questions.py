@@ -46,6 +46,18 @@ def _check_engine(engine: str) -> None:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
 
 
+def distinct_rows(x: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct input of ``x`` (its modalities' rows side by side) and, for
+    every row, which of those it repeats: ``x`` at ``first`` then ``inverse`` is ``x``. On a split
+    whose modalities share a few clips or texts (the real set's pools) a subset without the image
+    has 6 to 17 times fewer distinct rows than rows; a model maps equal inputs to equal outputs, so
+    scoring the distinct ones and spreading the scores back is exact."""
+    a = np.concatenate([np.ascontiguousarray(v).view(np.uint8).reshape(len(v), -1) for v in x.values()], axis=1)
+    codes, _ = pd.factorize(pd.Series([r.tobytes() for r in a]))  # hashing rows' bytes: fast on many repeats
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return first, inverse
+
+
 def _groups(arrays: list[np.ndarray]) -> dict[tuple, list[int]]:
     """Indices of ``arrays`` by shape: the batched engine stacks problems of one shape."""
     out: dict[tuple, list[int]] = {}
@@ -210,10 +222,13 @@ def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=None
     if bad := [t for t in tops if not 1 <= t <= n_classes]:
         raise ValueError(f"tops must be in [1, {n_classes}] (the classes), got {bad}")
     sets = subsets(features.modalities)
+    rows = [distinct_rows(_pick(xte, subset)) for subset in sets]  # each distinct query tagged once
     cases, library, queries = [], [], []  # one library per model, queried from every subset
     for name, seed, model in _grid(zoo):
         cases += [(name, seed, subset) for subset in sets]
-        library.append(embed(model, xtr)), queries.append([embed(model, _pick(xte, subset)) for subset in sets])
+        library.append(embed(model, xtr))
+        queries.append([embed(model, {m: a[first] for m, a in _pick(xte, subset).items()})
+                        for subset, (first, _) in zip(sets, rows)])
     if engine == "reference":
         scores = [knn_tag_scores(lib, ytr, q, n_neighbors, n_classes=n_classes) for lib, qs in zip(library, queries)
                   for q in qs]
@@ -224,8 +239,9 @@ def tagging_table(zoo: Zoo, features: Features, n_neighbors: int = 10, tops=None
                                        [np.concatenate(queries[i]) for i in idx], n_neighbors,
                                        n_classes=n_classes, device=pick_device(device))
             for i, sc in zip(idx, many):
-                per_model[i] = np.split(sc, len(sets))
+                per_model[i] = np.split(sc, np.cumsum([len(q) for q in queries[i]])[:-1])
         scores = [sc for parts in per_model for sc in parts]
+    scores = [sc[inverse] for sc, (_, inverse) in zip(scores, rows * len(library))]
     return pd.DataFrame([r for (name, seed, subset), sc in zip(cases, scores)
                          for r in _rows(name, seed, {f"top{t}": top_k_accuracy(yte, sc, t) for t in tops},
                                         subset=subset_name(subset), n_modalities=len(subset))])
