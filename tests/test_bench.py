@@ -41,7 +41,7 @@ def test_benchmark_result_files_are_checked(tmp_path):
     (tmp_path / "x.json").write_text('{"schema": "other", "kind": "train"}')
     with pytest.raises(ValueError, match="x.json: not a benchmark result of schema 'mmae-bench/1' \\(schema 'other'"):
         results.load(tmp_path / "x.json")
-    with pytest.raises(ValueError, match="kind must be 'train', 'eval' or 'sweeps', got 'fit'"):
+    with pytest.raises(ValueError, match="kind must be one of \\('train', 'eval', 'search', 'sweeps'\\), got 'fit'"):
         results.record("fit", None, {}, "")
     assert results.default_path("eval", "cpu").name == "eval-cpu.json"
 

@@ -15,7 +15,7 @@ import torch
 
 from mmae.atomic import write_text
 from mmae.report import provenance
-from mmae.report.benchmarks import FOLDER, SCHEMA, load, table  # noqa: F401 (load, table: read back here too)
+from mmae.report.benchmarks import FOLDER, KINDS, SCHEMA, load, table  # noqa: F401 (load, table: read back here too)
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository root (mmae/bench/results.py)
 VERSIONS = ("torch", "numpy", "scikit-learn", "pandas")
@@ -41,11 +41,16 @@ def _cpu_name() -> str:
 
 def record(kind: str, table: pd.DataFrame, info: dict, command: str) -> dict:
     """The JSON record of one benchmark run."""
-    if kind not in ("train", "eval", "sweeps"):
-        raise ValueError(f"kind must be 'train', 'eval' or 'sweeps', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return {"schema": SCHEMA, "kind": kind, "command": command, **provenance.git_state(ROOT),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "info": info, "results": table.reset_index().to_dict(orient="records")}
+            "machine": machine(), "info": info, "results": _rows(table).to_dict(orient="records")}
+
+
+def _rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its named index as columns (an unnamed 0..n index is dropped)."""
+    return table.reset_index() if any(name is not None for name in table.index.names) else table
 
 
 def default_path(kind: str, device: str) -> Path:

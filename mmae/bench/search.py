@@ -13,7 +13,6 @@ themselves (5.1 and 7.7 GB; one index lives at a time). ``--tiny``: 20,000 rows 
 """
 from __future__ import annotations
 
-import datetime
 import functools
 import tempfile
 import time
@@ -27,8 +26,6 @@ import torch
 from mmae.bench import results
 from mmae.evaluation.index import IndexSpec, build_index, save_index, search
 from mmae.evaluation.neighbours import similarity_many
-from mmae.report import provenance
-from mmae.report.benchmarks import SCHEMA
 from mmae.report.search import KIND
 
 SIZES, TINY = (1_000_000, 10_000_000), 20_000
@@ -160,7 +157,5 @@ def report(table: pd.DataFrame, info: dict) -> str:
 
 
 def record(table: pd.DataFrame, info: dict, command: str) -> dict:
-    """The JSON record of one run (:func:`mmae.bench.results.record`'s fields, kind ``"search"``)."""
-    return {"schema": SCHEMA, "kind": KIND, "command": command, **provenance.git_state(results.ROOT),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": results.machine(), "info": info, "results": table.to_dict(orient="records")}
+    """The JSON record of one run (:func:`mmae.bench.results.record`, kind ``"search"``)."""
+    return results.record(KIND, table, info, command)

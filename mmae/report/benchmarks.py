@@ -24,5 +24,5 @@ def load(path: str | Path) -> dict:
 
 def table(rec: dict) -> pd.DataFrame:
     """The results of a record as a DataFrame indexed like the benchmark's table."""
-    index = {"train": "trainer", "eval": "chapter", "sweeps": "way"}[rec["kind"]]
+    index = {"train": "trainer", "eval": "chapter", "search": ["n", "index"], "sweeps": "way"}[rec["kind"]]
     return pd.DataFrame(rec["results"]).set_index(index)
