@@ -52,6 +52,9 @@ _LOCK = threading.Lock()
 _INSIDE = threading.local()  # .task is True while this thread runs a task
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")  # the address schemes Dask's comms know (distributed.comm)
+
+
 def cores() -> int:
     """The cores this process may use (its CPU affinity where the platform tells it)."""
     try:
@@ -65,8 +68,8 @@ def check(value: str, name: str = SCHEDULER) -> str:
     (``tcp://host:8786``); else a ValueError naming ``name`` (TypeError for a non-string)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__} {value!r}")
-    if value.strip() not in ("local", "serial") and "://" not in value:
-        raise ValueError(f"{name} must be {WHERE}, got {value!r}")
+    if value.strip() not in ("local", "serial") and value.strip().split("://")[0] not in SCHEMES:
+        raise ValueError(f"{name} must be {WHERE} (schemes: {', '.join(SCHEMES)}), got {value!r}")
     return value.strip()
 
 

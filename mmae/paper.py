@@ -118,6 +118,23 @@ def paper_summary(k: int = 42) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[["method", *_METRICS]]
 
 
+def _read_table(f, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table notebook 02 or 04 wrote, checked whole: ``columns`` present, every cell of them
+    filled and every one but ``data`` a number. Tables are written atomically, so a table that
+    fails this was cut or edited afterwards: a ValueError names it, instead of a wrong summary."""
+    try:
+        t = pd.read_csv(f)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{f} is not a readable table ({type(e).__name__}): rerun notebooks 02 and 04") from None
+    missing = [c for c in columns if c not in t.columns]
+    bad = [c for c in columns if c in t.columns and (t[c].isna().any() or (c != "data" and not
+                                                     pd.api.types.is_numeric_dtype(t[c])))]
+    if missing or bad or t.empty:
+        raise ValueError(f"{f} was cut short or edited (missing columns {missing}, empty or non-numeric cells in "
+                         f"{bad}, {len(t)} rows): rerun notebooks 02 and 04")
+    return t
+
+
 def here_summary(artifacts_dir, data_name: str, k: int = 42,
                  fusion_weights: tuple[float, ...] | None = None) -> pd.DataFrame:
     """The same rows as :func:`paper_summary`, read from the tables notebooks 02 and 04 wrote.
@@ -143,7 +160,7 @@ def here_summary(artifacts_dir, data_name: str, k: int = 42,
         f = Path(artifacts_dir) / f"{name}.csv"
         if not f.exists():
             raise FileNotFoundError(f"{f} is missing: run notebooks 02_baselines and 04_evaluate first")
-        t = pd.read_csv(f)
+        t = _read_table(f, ("data", "k", *_METRICS))
         if set(t["data"]) != {data_name}:
             raise ValueError(f"{f} was computed on {sorted(set(t['data']))}, expected {data_name!r}: "
                              "rerun notebooks 02 and 04 with the same data")

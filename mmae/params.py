@@ -202,6 +202,9 @@ LIMITS = {
     "n_init": Limit(lambda v, d, p: is_int(v) and v >= 1, "an int >= 1", data=False),
     "n_seeds": Limit(lambda v, d, p: is_int(v) and v >= 1, "an int >= 1", data=False),
     "seeds": Limit(lambda v, d, p: _ints(v), "a non-empty list of distinct ints", data=False),
+    "models": Limit(lambda v, d, p: isinstance(v, (list, tuple)) and len(v) > 0 and len(set(v)) == len(v)
+                    and all(isinstance(a, str) and a for a in v),
+                    "a non-empty list of distinct model names (keys of mmae.study.MODEL_LABELS)", data=False),
     "sigmas": Limit(lambda v, d, p: isinstance(v, (list, tuple)) and len(v) > 0 and all(is_finite(a) and a >= 0 for a in v),
                     "a non-empty list of finite numbers >= 0", data=False),
     "data_sets": Limit(lambda v, d, p: isinstance(v, (list, tuple)) and len(v) > 0 and len(set(v)) == len(v)

@@ -54,8 +54,11 @@ def test_the_scheduler_is_named_or_refused(monkeypatch):
     assert cluster.address() == "tcp://10.0.0.1:8786"
     monkeypatch.setenv(cluster.SCHEDULER, "slurm")
     with pytest.raises(ValueError, match="MMAE_SCHEDULER must be 'local', 'serial' or a scheduler address such as "
-                                         "tcp://host:8786, got 'slurm'"):
+                                         r"tcp://host:8786 \(schemes: tcp, tls, ws, wss, ucx, inproc\), got 'slurm'"):
         cluster.run(square, [1, 2])
+    monkeypatch.setenv(cluster.SCHEDULER, "bogus://10.0.0.1:8786")  # an address, but no scheme Dask knows
+    with pytest.raises(ValueError, match="got 'bogus://10.0.0.1:8786'"):
+        cluster.address()
 
 
 def test_a_task_computes_with_the_threads_of_its_share_of_the_cores(monkeypatch):

@@ -82,7 +82,7 @@ def test_a_scheduler_that_names_nowhere_is_refused_before_any_work(command, tmp_
 def test_a_bad_mmae_scheduler_stops_extract_before_any_work(fixture_dir, tmp_path, monkeypatch):
     monkeypatch.setenv(cluster.SCHEDULER, "slurm")
     with pytest.raises(ValueError, match="MMAE_SCHEDULER must be 'local', 'serial' or a scheduler address such as "
-                                         "tcp://host:8786, got 'slurm'"):
+                                         r"tcp://host:8786 \(schemes: tcp, tls, ws, wss, ucx, inproc\), got 'slurm'"):
         luma_cli.main(["extract", str(fixture_dir), str(tmp_path / "out"), *TINY])
     assert not (tmp_path / "out").exists()
 

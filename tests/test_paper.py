@@ -84,6 +84,14 @@ def test_here_summary_errors(tmp_path):
     with pytest.raises(ValueError, match=r"fusion_weights must give one weight per modality"):
         paper.here_summary(tmp_path, "toy", k=42, fusion_weights=(1.0, 0.5))
     assert paper.here_summary(tmp_path, "toy", k=42).shape == (5, 4)  # None: equal weights
+    table2 = tmp_path / "table2_single_modality.csv"
+    table2.write_text(table2.read_text()[:-12])  # cut mid-row, as a full disk or an editor leaves it
+    with pytest.raises(ValueError, match=r"table2_single_modality.csv was cut short or edited \(missing columns \[\], "
+                                         r"empty or non-numeric cells in \['data', 'nmi'\], 6 rows\)"):
+        paper.here_summary(tmp_path, "toy", k=42)
+    table2.write_text("")
+    with pytest.raises(ValueError, match=r"table2_single_modality.csv is not a readable table \(EmptyDataError\)"):
+        paper.here_summary(tmp_path, "toy", k=42)
 
 
 def test_table1_side_by_side_puts_our_counts_beside_lumas():

@@ -56,6 +56,7 @@ def test_the_zoo_chapters_ranges(tiny_std):
     ("10_noise", {"sigmas": []}, "sigmas must be a non-empty list of finite numbers >= 0, got []"),
     ("10_noise", {"sigmas": [0.0, -1.0]}, "sigmas must be a non-empty list of finite numbers >= 0, got [0.0, -1.0]"),
     ("07_comparators", {"seeds": [0, 0]}, "seeds must be a non-empty list of distinct ints, got [0, 0]"),
+    ("07_comparators", {"models": ["mmae", "mmae"]}, "models must be a non-empty list of distinct model names"),
     ("15_robustness", {"data_sets": ["real", "real"]}, "data_sets must be a non-empty list of distinct data names"),
     ("13_sweeps", {"sweep_grid": {"latent_dim": []}}, "sweep_grid must be a non-empty dict of parameter name to a "
                                                       "non-empty list of values"),

@@ -31,7 +31,7 @@ def test_variant_configs():
     assert study.variant_config("mvae", CFG, dims, knobs={"beta": 0.5, "temperature": 9.0}).knobs.beta == 0.5
     assert study.variant_config("contrastive", CFG, dims, {"contrastive": {"temperature": 0.2}},
                                 {"beta": 0.5, "temperature": 9.0}).knobs.temperature == 0.2  # chosen wins
-    with pytest.raises(ValueError, match="unknown model 'vae'"):
+    with pytest.raises(ValueError, match="models: unknown model 'vae'"):
         study.variant_config("vae", CFG, dims)
 
 

@@ -39,18 +39,18 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def record(kind: str, table: pd.DataFrame, info: dict, command: str) -> dict:
+def record(kind: str, frame: pd.DataFrame, info: dict, command: str) -> dict:
     """The JSON record of one benchmark run."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return {"schema": SCHEMA, "kind": kind, "command": command, **provenance.git_state(ROOT),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "info": info, "results": _rows(table).to_dict(orient="records")}
+            "machine": machine(), "info": info, "results": _rows(frame).to_dict(orient="records")}
 
 
-def _rows(table: pd.DataFrame) -> pd.DataFrame:
+def _rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The table with its named index as columns (an unnamed 0..n index is dropped)."""
-    return table.reset_index() if any(name is not None for name in table.index.names) else table
+    return frame.reset_index() if any(name is not None for name in frame.index.names) else frame
 
 
 def default_path(kind: str, device: str) -> Path:

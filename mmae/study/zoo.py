@@ -61,7 +61,7 @@ def variant_config(name: str, cfg: TrainConfig, dims: dict[str, int], chosen: di
     ``temperature``, ...) that its model has; then ``chosen[name]`` (e.g. ``{"beta": 0.5}``, the
     values chosen on validation, :func:`mmae.study.tuning.choices`)."""
     if name not in VARIANTS:
-        raise ValueError(f"unknown model {name!r}; expected one of {tuple(MODEL_LABELS)}")
+        raise ValueError(f"models: unknown model {name!r}; expected names from {tuple(MODEL_LABELS)}")
     model, own = VARIANTS[name]
     names = {f.name for f in fields(MODELS[model].knobs)}
     settings = own(dims) | {k: v for k, v in (knobs or {}).items() if k in names} | (chosen or {}).get(name, {})
