@@ -74,9 +74,9 @@ params.check(globals(), "15_robustness")  # unknown or ill-typed parameters fail
 from IPython.display import Markdown, display
 
 from mmae import atomic
-from mmae.report import findings, plots
+from mmae.report import findings, plots, recorded
 from mmae.study import robustness
-from mmae.artifacts import writable_dir
+from mmae.artifacts import project_root, writable_dir
 
 columns = robustness.columns(data, data_sets)
 out = writable_dir(artifacts_dir)
@@ -119,6 +119,17 @@ robustness.calibration({c: f for c, f in features.items() if f.n_classes == 42},
 table = findings.verdicts(measured)
 atomic.save_csv(table, out / "robustness.csv")
 table
+
+# %% [markdown]
+# The same chapter was run longer once, and its table recorded (`book/records/robustness-20-epochs.json`,
+# written from that run's `robustness.csv` by `mmae.report.recorded.write`, with its commit,
+# parameters and data fingerprints). Set beside it, on the data sets both ran on, this run shows which
+# verdicts the training budget moves.
+
+# %%
+record = recorded.load(project_root() / "book" / "records" / "robustness-20-epochs.json")
+comparison = recorded.compare(table, record, {label: f.fingerprint() for label, f in features.items()})
+display(Markdown(recorded.changes(comparison, record, vars(params.values(globals(), "15_robustness")))))
 
 # %% [markdown]
 # The numbers behind each cell: MMAE minus its reference for every seed (points) and their mean

@@ -100,6 +100,8 @@ def test_notebook_runs(name, artifacts, tmp_path):
         assert list(verdicts.columns) == ["real, 42 classes", "synthetic: nonlinear"] and len(verdicts) == 5
         assert verdicts.map(lambda v: v.split(" (")[0] in {"above", "below", "within the spread of"}).all().all()
         assert (artifacts / "fig15_robustness.png").exists()
+        page = (tmp_path / "15_robustness.ipynb").read_text()  # both columns' data are the record's: 10 verdicts compared
+        assert "Of 10 verdicts on the same data" in page and "recorded at commit 0a78521" in page
     if name == "16_reproducibility":
         records = {p.stem: json.loads(p.read_text()) for p in (artifacts / "provenance").glob("*.json")}
         assert {c for c in SMALL if c[:2].isdigit() and c != name} <= set(records)

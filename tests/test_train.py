@@ -178,3 +178,19 @@ def test_a_remainder_of_one_row_trains(tiny_std, seeds, one_thread):
                             y={**tiny_std.y, "train": np.concatenate([tiny_std.y["train"]] * 2)[:129]})
     models, histories = train_seeds(f, evolve(CFG, batch_size=128, epochs=2), seeds, progress=False)
     assert len(models) == len(seeds) and all(np.isfinite(h["loss"]).all() for h in histories)
+
+
+@pytest.mark.parametrize("model, evaluated", [("mmae", 2), ("mvae", 2), ("contrastive", 0)])
+@pytest.mark.parametrize("seeds", [[0], [0, 1]])
+def test_the_test_loss_is_computed_only_for_a_model_that_reconstructs(tiny_std, monkeypatch, model, evaluated, seeds):
+    """A model with decoders logs its test reconstruction every epoch; the contrastive model has
+    none to log, so its full-split loss is never computed (issue 21: it cost 0.7 s an epoch)."""
+    from mmae.training import loop
+
+    calls = []
+    real = loop.evaluate
+    monkeypatch.setattr(loop, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    _, histories = train_seeds(tiny_std, make_config(model, epochs=2, batch_size=32), seeds, progress=False)
+    assert len(calls) == evaluated
+    tests = [c for c in histories[0].columns if c.startswith("test_")]
+    assert (len(tests) > 0) == (evaluated > 0) and len(histories) == len(seeds)

@@ -1,8 +1,8 @@
 """Evaluation speed, side by side in one run: the question tables of chapters 08-12 computed by
 today's path (``engine="reference"``: scikit-learn's ``KMeans``, one LBFGS probe, one ranking at a
 time) and by the batched engine (:mod:`mmae.evaluation.batched`, :mod:`mmae.evaluation.neighbours`),
-on the same zoo (the book's: every model of :data:`mmae.study.MODEL_LABELS`, 5 seeds, tuned on
-validation), with what the two engines' numbers differ by.
+on one zoo like the book's (every model of :data:`mmae.study.MODEL_LABELS`, tuned on validation;
+``--seeds`` seeds, 5 by default where the book trains 3), with what the two engines' numbers differ by.
 """
 from __future__ import annotations
 
