@@ -2,8 +2,11 @@
 (relevant = same class). Every ``*_score`` is higher-is-better."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from mmae.cluster import current_threads
 from mmae.evaluation.checks import check_pair, check_xy
 
 
@@ -20,11 +23,23 @@ def _similarity(q: np.ndarray, g: np.ndarray, metric: str) -> np.ndarray:
 
 
 def _rank(sim: np.ndarray) -> np.ndarray:
-    """(b, n) gallery indices by decreasing ``sim``, ties by increasing index: a fast unstable
-    argsort, then a stable sort of ``-sim`` for the rows that hold equal values. Measured on
-    4,200 x 4,200 cosine similarities (2-core CPU): rows without ties 1.05 s unstable against
-    1.46 s stable; rows with ties (a gallery of pooled clips or texts) 3.57 s with the former
-    run-by-run fix against 1.20 s stable."""
+    """(b, n) gallery indices by decreasing ``sim``, ties by increasing index (:func:`_rank_rows`),
+    the rows split among the task's threads: numpy sorts on one core and releases the GIL, so
+    blocks of rows sort side by side, with the same result (measured on 4,200 x 4,200
+    similarities, 2-core CPU: see :func:`_rank_rows`)."""
+    threads = min(current_threads(), len(sim))
+    if threads < 2 or sim.size < 2**20:
+        return _rank_rows(sim)
+    blocks = np.array_split(np.arange(len(sim)), threads)
+    with ThreadPoolExecutor(threads) as pool:
+        return np.concatenate(list(pool.map(lambda rows: _rank_rows(sim[rows[0]:rows[-1] + 1]), blocks)))
+
+
+def _rank_rows(sim: np.ndarray) -> np.ndarray:
+    """:func:`_rank` on one thread: a fast unstable argsort, then a stable sort of ``-sim`` for the
+    rows that hold equal values. Measured on 4,200 x 4,200 cosine similarities (2-core CPU): rows
+    without ties 1.05 s unstable against 1.46 s stable; rows with ties (a gallery of pooled clips
+    or texts) 3.57 s with the former run-by-run fix against 1.20 s stable."""
     order = np.argsort(sim, axis=1)[:, ::-1]  # reversed ties are reordered below
     v = np.take_along_axis(sim, order, 1)
     tied = np.flatnonzero((v[:, 1:] == v[:, :-1]).any(1))  # the rows holding equal values

