@@ -172,12 +172,18 @@ def verdicts(measured: dict[str, pd.DataFrame], digits: int = 3) -> pd.DataFrame
     return out
 
 
+def verdict_word(cell: str) -> str:
+    """The verdict of a :func:`verdicts` cell, the words before its numbers:
+    ``"above (0.9 ± 0.1 vs 0.8 ± 0.0)"`` -> ``"above"``."""
+    return str(cell).split(" (")[0]
+
+
 def survival(table: pd.DataFrame) -> str:
     """Markdown bullets: for every question, whether its verdict (the words before the numbers)
     is the same on every data set that answers it (it survives) or changes (a property of the data)."""
     lines = []
     for question, row in table.iterrows():
-        said = {c: v.split(" (")[0] for c, v in row.items() if v != "not measured"}
+        said = {c: verdict_word(v) for c, v in row.items() if v != "not measured"}
         if not said:
             continue
         kinds = sorted(set(said.values()))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from mmae import atomic
+from mmae.report.findings import verdict_word
 
 FIELDS = ("commit", "date", "params", "fingerprints", "table")
 
@@ -60,11 +61,6 @@ def load(path: str | Path) -> Record:
     if set(record.fingerprints) != set(table.columns):
         raise ValueError(f"{path}: its fingerprints name {sorted(record.fingerprints)}, its table {list(table.columns)}")
     return record
-
-
-def verdict_word(cell: str) -> str:
-    """``"above (0.9 ± 0.1 vs 0.8 ± 0.0)"`` -> ``"above"``."""
-    return str(cell).split(" (")[0]
 
 
 def compare(table: pd.DataFrame, record: Record, fingerprints: dict[str, str]) -> pd.DataFrame:
