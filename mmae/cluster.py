@@ -35,6 +35,7 @@ import contextlib
 import logging
 import os
 import threading
+import warnings
 
 from mmae.progress import bar
 
@@ -200,7 +201,9 @@ def run(fn, items: list, *, shared=None, desc: str = "tasks", retries: int = 2, 
     desc : str
         The label of the progress bar.
     retries : int
-        Extra attempts of a task that raised; a task whose worker died is rescheduled by Dask.
+        Extra attempts of a task that raised; a task whose worker died is rescheduled by Dask. When
+        every worker holding ``shared`` died (it cannot be recomputed), the unfinished tasks are
+        submitted again with ``shared`` scattered anew, up to ``retries`` times, with a warning.
     progress : bool
         Show a progress bar of the tasks done.
     """
@@ -209,15 +212,33 @@ def run(fn, items: list, *, shared=None, desc: str = "tasks", retries: int = 2, 
     c = None if len(items) < 2 or inside else client()
     if c is None:
         return [_task(fn, shared, item, threads) for item in bar(items, desc=desc, show=progress and len(items) > 1)]
+    from distributed.client import FutureCancelledError
+
+    results, left = [None] * len(items), list(range(len(items)))
+    with bar(total=len(items), desc=desc, show=progress) as done:
+        for attempt in range(retries + 1):
+            try:
+                _gather(c, fn, shared, items, left, threads, retries, results, done)
+                return results
+            except FutureCancelledError:  # every worker that held ``shared`` died: scatter it again
+                if attempt == retries:
+                    raise
+                warnings.warn(f"{desc}: the workers holding the shared data died; "
+                              f"{len(left)} tasks run again (attempt {attempt + 2} of {retries + 1})",
+                              RuntimeWarning, stacklevel=2)
+
+
+def _gather(c, fn, shared, items: list, left: list, threads: int, retries: int, results: list, done) -> None:
+    """Submit the tasks ``left``, fill ``results`` as each ends and take it out of ``left``."""
     from distributed import as_completed
 
     shared_ = None if shared is None else c.scatter(shared, broadcast=True, hash=False)
-    futures = [c.submit(_task, fn, shared_, item, threads, pure=False, retries=retries) for item in items]
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list = [None] * len(items)
+    futures = {c.submit(_task, fn, shared_, items[i], threads, pure=False, retries=retries): i for i in left}
     try:
-        for future in bar(as_completed(futures), desc=desc, total=len(items), show=progress):
-            results[index[future.key]] = future.result()
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            left.remove(i)
+            done.update()
     finally:
-        c.cancel(futures)  # after a failure, the others stop; after success, their memory is freed
-    return results
+        c.cancel(list(futures))  # after a failure, the others stop; after success, their memory is freed

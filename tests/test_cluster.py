@@ -38,9 +38,34 @@ def die_once(marker):
     return "ran again"
 
 
+def add_after_dying_once(shared, x):
+    """``shared = (marker, n)``: kill the worker the first time any task runs, then ``n + x``."""
+    marker, n = shared
+    try:  # one task, of all, makes the marker: it dies
+        open(marker, "x").close()
+    except FileExistsError:
+        return n + x
+    os._exit(1)
+
+
 @pytest.fixture
 def serial(monkeypatch):
     monkeypatch.setenv(cluster.SCHEDULER, "serial")
+
+
+@pytest.fixture
+def one_worker(monkeypatch):
+    """A LocalCluster of one worker, reached by its address: when that worker dies, what was
+    scattered to it is gone from the cluster."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as local_cluster, Client(local_cluster) as client:
+        monkeypatch.setenv(cluster.SCHEDULER, local_cluster.scheduler_address)
+        monkeypatch.setitem(cluster._CLIENT, local_cluster.scheduler_address, client)
+        yield client
 
 
 
@@ -102,6 +127,19 @@ def test_a_task_whose_worker_dies_runs_again(local, tmp_path):
     markers = [tmp_path / "a", tmp_path / "b"]
     assert cluster.run(die_once, markers, progress=False) == ["ran again", "ran again"]
     assert all(m.read_text() == "died" for m in markers)  # each worker died once, mid-task
+
+
+@pytest.mark.slow
+def test_tasks_run_again_when_every_worker_holding_the_shared_data_died(one_worker, tmp_path):
+    marker = tmp_path / "died"
+    with pytest.warns(RuntimeWarning, match=r"dying: the workers holding the shared data died; 3 tasks run again "
+                                            r"\(attempt 2 of 3\)"):
+        assert cluster.run(add_after_dying_once, [1, 2, 3], shared=(str(marker), 10), desc="dying",
+                           progress=False) == [11, 12, 13]
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(Exception, match="cancelled"):  # no attempt left: Dask's own error
+        cluster.run(add_after_dying_once, [1, 2], shared=(str(marker), 10), progress=False, retries=0)
 
 
 @pytest.mark.slow

@@ -32,11 +32,12 @@ class Dying:
 
 
 def die_once_then_extract(dying, chunk):
-    marker = Path(dying.marker)
-    if not marker.exists():
-        marker.write_text("died")
-        os._exit(1)  # no exception: the worker process is gone, mid-chunk
-    return extract.extract_chunk(dying.extractor, chunk)
+    try:  # one task, of all, makes the marker (two workers may start at once): it dies
+        with open(dying.marker, "x") as marker:
+            marker.write("died")
+    except FileExistsError:
+        return extract.extract_chunk(dying.extractor, chunk)
+    os._exit(1)  # no exception: the worker process is gone, mid-chunk
 
 
 
