@@ -123,10 +123,13 @@ def test_run_all_in_rounds_of_tasks_equals_run_one_by_one(monkeypatch, tmp_path,
         _, alone, chosen_alone = robustness.run(d, cfg, [0, 1], tmp_path / "alone", n_init=2, progress=False)
         pd.testing.assert_frame_equal(table, alone)
         assert chosen == chosen_alone and set(chosen) == {"contrastive"} and f2 is f
-    measured_again = []
+    measured_again, loaded = [], []
     monkeypatch.setattr(robustness, "measure", lambda *a, **k: measured_again.append(a) or pytest.fail("measured"))
-    robustness.run_all([(d, cfg, False) for d in sets], [0, 1], tmp_path / "all", n_init=2)  # all cached
-    assert measured_again == []
+    monkeypatch.setattr(robustness, "load_or_train_zoo", lambda *a, **k: loaded.append(a) or pytest.fail("loaded"))
+    again = robustness.run_all([(d, cfg, False) for d in sets], [0, 1], tmp_path / "all", n_init=2)  # all cached
+    assert measured_again == [] and loaded == []  # the tables' keys need no model: none is loaded, no PCA fitted
+    for (_, first, _), (_, cached, _) in zip(together, again):
+        pd.testing.assert_frame_equal(first, cached)
 
 
 @pytest.mark.slow

@@ -37,7 +37,7 @@ from mmae.evaluation.neighbours import retrieval_scores_many
 from mmae.study.questions import cluster_many
 from mmae.study.saved import cached_table
 from mmae.study.tuning import GRIDS, tuned
-from mmae.study.zoo import Zoo, embed, fit, load_or_train_zoo, pending
+from mmae.study.zoo import Zoo, embed, fit, load_or_train_zoo, pending, zoo_key
 from mmae.training import TrainConfig
 
 MODELS = ["mmae", "contrastive", "fusion_pca"]  # the zoo :func:`measure` needs
@@ -154,10 +154,17 @@ def run(data: str, cfg: TrainConfig, seeds: list[int], artifacts_dir: str | Path
     out = folder(artifacts_dir, data)
     with folder_lock(out):  # one writer per data set's folder
         chosen = tuned(features, cfg, MODELS, out, progress) if tune else {}
-        zoo = load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen)
-        key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
-        table = cached_table(out, "robustness", key, lambda: measure(features, zoo, n_init, cfg.runtime.device))
+        table = _measured(features, cfg, seeds, out, n_init, chosen, progress)
     return features, table, chosen
+
+
+def _measured(features: Features, cfg: TrainConfig, seeds: list[int], out: Path, n_init: int, chosen: dict,
+              progress: bool) -> pd.DataFrame:
+    """The :func:`measure` table of the zoo of ``chosen``: cached under a key of the zoo's code,
+    data and parameters, which needs no model; the zoo is loaded (or trained) only to measure."""
+    key = run_key(zoo_key(features, cfg, seeds, MODELS, chosen), {"n_init": n_init}, RESULT_CODE)
+    return cached_table(out, "robustness", key, lambda: measure(
+        features, load_or_train_zoo(features, cfg, seeds, MODELS, out, progress, chosen), n_init, cfg.runtime.device))
 
 
 def folder(artifacts_dir: str | Path, data: str) -> Path:
@@ -199,9 +206,7 @@ def _round(shared: tuple, task: tuple) -> None:
     (what, i, args), (features, seeds, n_init) = task, shared
     if what == "measure":
         cfg, out, chosen = args
-        zoo = load_or_train_zoo(features[i], cfg, seeds, MODELS, out, False, chosen)
-        key = run_key(zoo.key, {"n_init": n_init}, RESULT_CODE)
-        cached_table(out, "robustness", key, lambda: measure(features[i], zoo, n_init, cfg.runtime.device))
+        _measured(features[i], cfg, seeds, out, n_init, chosen, False)
     elif what == "tune":
         cfg, out = args
         tuned(features[i], cfg, MODELS, out, False)
