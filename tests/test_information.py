@@ -1,4 +1,6 @@
 """mmae.study.information: what each modality can tell, on data built to tell known things."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ def test_between_class_share_by_hand():
     y = np.array([0, 0, 1, 1])
     assert between_class_share(X, y, 1) == pytest.approx(1.0)  # the top direction is the class
     assert between_class_share(X, y, 2) == pytest.approx(16 / 20)  # class variance 4 of 4 + 1
+    assert np.isnan(between_class_share(np.ones((4, 2)), y))  # no variance: no share, and no 0/0 warning
     with pytest.raises(ValueError, match=r"X must be \(n, d\) with n = len\(y\) = 4, got shape \(3, 2\)"):
         between_class_share(X[:3], y)
 
@@ -58,8 +61,12 @@ def test_a_constant_modality_is_never_called_the_best():
     f = planted()
     for s in f.x:
         f.x[s]["dead"] = np.zeros((len(f.y[s]), 5))
-    t = modality_table(f, n_init=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0, no "1 distinct cluster": a constant modality is handled, not stumbled on
+        t = modality_table(f, n_init=3)
     assert t.set_index("modality")["constant"].to_dict() == {"clean": False, "voice": False, "dead": True}
+    dead = t.set_index("modality").loc["dead"]
+    assert dead["kmeans_ari_class"] == 0.0 and np.isnan(dead["between_class_share"])  # one cluster; no direction
     text = what_the_data_can_tell(t, "data with a dead extractor")
     assert text.startswith("On data with a dead extractor, **dead** is constant (every row the same): no signal")
     assert "**dead** (" not in text and "from **dead**" not in text

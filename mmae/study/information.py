@@ -23,13 +23,16 @@ from mmae.evaluation.checks import leader
 
 
 def _kmeans_ari(X: np.ndarray, labels: np.ndarray, k: int, n_init: int, seed: int) -> float:
+    if np.ptp(X, axis=0).max() == 0:  # every row the same: one cluster, whatever k (K-Means would warn so)
+        return float(adjusted_rand_score(labels, np.zeros(len(X), np.int64)))
     k = min(k, len(X) - 1)
     return float(adjusted_rand_score(labels, KMeans(k, n_init=n_init, random_state=seed).fit_predict(X)))
 
 
 def between_class_share(X: np.ndarray, y: np.ndarray, n_components: int = 10) -> float:
     """Share of the variance along the top ``n_components`` principal directions of ``X`` (n, d)
-    that lies between the class means of ``y`` (1 = the top directions are pure class signal).
+    that lies between the class means of ``y`` (1 = the top directions are pure class signal);
+    NaN when ``X`` has no variance (every row the same: there is no direction to share).
 
     Examples
     --------
@@ -40,6 +43,8 @@ def between_class_share(X: np.ndarray, y: np.ndarray, n_components: int = 10) ->
     X, y = np.asarray(X, np.float64), np.asarray(y)
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"X must be (n, d) with n = len(y) = {len(y)}, got shape {X.shape}")
+    if np.ptp(X, axis=0).max() == 0:
+        return float("nan")
     q = min(n_components, *X.shape)
     Z = PCA(q, svd_solver="full").fit_transform(X)
     means = np.stack([Z[y == c].mean(0) for c in np.unique(y)])[np.unique(y, return_inverse=True)[1]]
