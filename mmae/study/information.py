@@ -22,8 +22,13 @@ from mmae.evaluation import linear_probe_score
 from mmae.evaluation.checks import leader
 
 
+def _constant(X: np.ndarray) -> bool:
+    """Every row of ``X`` the same (a dead extractor): no variance, a single cluster."""
+    return bool(np.ptp(X, axis=0).max() == 0)
+
+
 def _kmeans_ari(X: np.ndarray, labels: np.ndarray, k: int, n_init: int, seed: int) -> float:
-    if np.ptp(X, axis=0).max() == 0:  # every row the same: one cluster, whatever k (K-Means would warn so)
+    if _constant(X):  # one cluster, whatever k (K-Means would warn so)
         return float(adjusted_rand_score(labels, np.zeros(len(X), np.int64)))
     k = min(k, len(X) - 1)
     return float(adjusted_rand_score(labels, KMeans(k, n_init=n_init, random_state=seed).fit_predict(X)))
@@ -43,7 +48,7 @@ def between_class_share(X: np.ndarray, y: np.ndarray, n_components: int = 10) ->
     X, y = np.asarray(X, np.float64), np.asarray(y)
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"X must be (n, d) with n = len(y) = {len(y)}, got shape {X.shape}")
-    if np.ptp(X, axis=0).max() == 0:
+    if _constant(X):
         return float("nan")
     q = min(n_components, *X.shape)
     Z = PCA(q, svd_solver="full").fit_transform(X)
@@ -71,7 +76,7 @@ def modality_table(features: Features, k: int | None = None, n_components: int =
     rows = []
     for m in f.modalities:
         train, test = f.x["train"][m][rows_train], f.x["test"][m]
-        row = {"modality": m, "dim": train.shape[1], "constant": bool(np.ptp(train, axis=0).max() == 0),
+        row = {"modality": m, "dim": train.shape[1], "constant": _constant(train),
                "probe_accuracy": linear_probe_score(train, y_train, test, y_test),
                "chance_accuracy": float(chance),
                "kmeans_ari_class": _kmeans_ari(test, y_test, k, n_init, seed),
